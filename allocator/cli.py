@@ -1,0 +1,122 @@
+"""The ``pdps`` command line: thin wrappers over the Python API, with the contract's exits.
+
+Exit 0 when the job ran (unplaced children are a result), 2 for bad input or usage (every
+problem listed with its file, row and column, no traceback), 1 for an internal fault (a short
+message; ``--debug`` shows the traceback). Heavy modules are imported inside commands so that
+``pdps --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+
+import click
+
+from allocator import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+COMMAND_GROUP = "pdps.commands"
+
+
+def run_guarded(func: F) -> F:
+    """Turn input errors into exit 2 and faults into exit 1, as the contract requires."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from allocator.issues import InputError
+
+        ctx = click.get_current_context()
+        debug = bool(ctx.find_root().params.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            click.echo(exc.report(), err=True)
+            click.echo(f"{len(exc.errors)} error(s): nothing was written.", err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was written.", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            else:
+                click.echo(f"internal error ({type(exc).__name__}): {_first_line(exc)}; "
+                           "run with --debug for the traceback", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "no message"
+
+
+class PluginGroup(click.Group):
+    """A group that also offers the commands other packages register by entry point.
+
+    ``scenarios`` builds on ``allocator`` and must never be imported by it, so its commands
+    (``demo-data``, ``scenario``) join the CLI through the ``pdps.commands`` entry points.
+    """
+
+    def _plugins(self) -> dict[str, Any]:
+        return {ep.name: ep for ep in entry_points(group=COMMAND_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        plugin = self._plugins().get(cmd_name)
+        return plugin.load() if plugin is not None else None
+
+
+@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pdps")
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal fault.")
+def main(debug: bool) -> None:
+    """Allocate referred children in care to placement units: exactly, explainably.
+
+    Recommends; people decide. Inputs follow the data contract (docs/data-contract.md).
+    """
+
+
+def input_options(func: F) -> F:
+    """The input files every command that reads the contract takes."""
+    options = [
+        click.option("--referrals", "-r", required=True, help="Referrals (CSV, xlsx, Parquet)."),
+        click.option("--units", "-u", required=True, help="Units (CSV, xlsx, Parquet)."),
+        click.option("--offers", default=None, help="Offers from a call-off (optional)."),
+        click.option("--conflicts", default=None, help="Children who must not share a unit."),
+        click.option("--policy", default=None, help="Policy YAML (default: the contract's)."),
+        click.option("--as-of", "as_of", default=None, help="Date of the run, YYYY-MM-DD "
+                     "(default: today)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@input_options
+@run_guarded
+def validate(referrals: str, units: str, offers: str | None, conflicts: str | None,
+             policy: str | None, as_of: str | None) -> None:
+    """Check input files against the contract and summarise demand and supply."""
+    from allocator.summary import input_summary
+    from allocator.validate import load_inputs
+
+    inputs = load_inputs(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
+                         as_of=as_of)
+    for warning in inputs.warnings:
+        click.echo(str(warning), err=True)
+    click.echo(input_summary(inputs))

@@ -1,0 +1,215 @@
+"""Validate the input tables, each on its own and against each other, collecting every error.
+
+:func:`load_inputs` is the one door into the allocator: it reads every file, checks every cell
+and every cross-file rule, and either returns :class:`Inputs` (typed tables, the policy, the
+``--as-of`` date and the files' hashes) or raises :class:`InputError` carrying *all* problems,
+each with its file, spreadsheet row and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.columns import parse_column
+from allocator.crosschecks import CROSS_CHECKS
+from allocator.issues import InputError, Issue, errors_in
+from allocator.read import RawTable, file_sha256, read_table
+from models.policy import Policy, PolicyError, load_policy
+from models.schema import ColumnSpec, TableSchema, table_schema
+
+TableSource = str | Path | pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Validated inputs: what every later step of the pipeline reads, and nothing else.
+
+    Tables keep the index of the rows they came from (spreadsheet row = index + 2), so later
+    messages can still name the row.
+    """
+
+    referrals: pd.DataFrame
+    units: pd.DataFrame
+    offers: pd.DataFrame | None
+    conflicts: pd.DataFrame | None
+    policy: Policy
+    as_of: date
+    labels: Mapping[str, str] = field(default_factory=dict)
+    hashes: Mapping[str, str | None] = field(default_factory=dict)
+    warnings: tuple[Issue, ...] = ()
+
+
+def validate_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
+    """Type every contract column of one table; unknown columns are dropped with a warning."""
+    schema: TableSchema = table_schema(raw.role)
+    frame = raw.frame
+    issues = list(raw.issues)
+    for name in frame.columns:
+        if name not in schema.names:
+            issues.append(Issue(raw.label, 1, name or "(blank)",
+                                "not a contract column: ignored and never copied to outputs",
+                                "unknown_column", "warning"))
+    typed: dict[str, pd.Series] = {}
+    for spec in schema.columns:
+        if spec.name not in frame.columns:
+            if spec.required:
+                issues.append(Issue(raw.label, 1, spec.name, "required column is missing",
+                                    "missing_column"))
+                continue
+            text = pd.Series("", index=frame.index, dtype=object)
+        else:
+            text = frame[spec.name]
+        parsed = parse_column(text, spec)
+        typed[spec.name] = parsed.values
+        issues += _cell_issues(raw, spec, text, parsed.bad, parsed.why, parsed.blank)
+        issues += _range_issues(raw, spec, parsed.values, parsed.bad | parsed.blank)
+    if any(i.rule == "missing_column" for i in issues):
+        return pd.DataFrame(index=frame.index), issues
+    return pd.DataFrame(typed, index=frame.index), issues
+
+
+def _quote(value: str) -> str:
+    return repr(value if len(value) <= 30 else value[:27] + "...")
+
+
+def _cell_issues(raw: RawTable, spec: ColumnSpec, text: pd.Series, bad: np.ndarray, why: str,
+                 blank: np.ndarray) -> list[Issue]:
+    issues = []
+    rows = text.index.to_numpy() + 2
+    if spec.required:
+        for row in rows[blank]:
+            issues.append(Issue(raw.label, int(row), spec.name, "required value is blank",
+                                "required"))
+    if bad.any():
+        cells = text.to_numpy(dtype=object)[bad]
+        for row, cell in zip(rows[bad], cells, strict=True):
+            shown = why if spec.sensitive else f"{why}, found {_quote(str(cell).strip())}"
+            issues.append(Issue(raw.label, int(row), spec.name, shown, "type"))
+    return issues
+
+
+def _range_issues(raw: RawTable, spec: ColumnSpec, values: pd.Series,
+                  skip: np.ndarray) -> list[Issue]:
+    if spec.kind not in ("int", "float") or (spec.ge is None and spec.le is None):
+        return []
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    issues = []
+    rows = values.index.to_numpy() + 2
+    for bound, test, words in ((spec.ge, np.less, "at least"), (spec.le, np.greater, "at most")):
+        if bound is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            out = test(numbers, bound) & ~skip & np.isfinite(numbers)
+        shown = f"{bound:g}"
+        for row, value in zip(rows[out], numbers[out], strict=True):
+            detail = "" if spec.sensitive else f", found {value:g}"
+            issues.append(Issue(raw.label, int(row), spec.name, f"must be {words} {shown}{detail}",
+                                "range"))
+    return issues
+
+
+def load_inputs(referrals: TableSource, units: TableSource, *,
+                offers: TableSource | None = None, conflicts: TableSource | None = None,
+                policy: Policy | str | Path | Mapping[str, Any] | None = None,
+                as_of: date | str | None = None) -> Inputs:
+    """Read and validate every input; raise :class:`InputError` with all errors found."""
+    issues: list[Issue] = []
+    policy_obj, policy_label, policy_hash = _policy(policy, issues)
+    when = _as_of(as_of, issues)
+    sources = {"referrals": referrals, "units": units, "offers": offers, "conflicts": conflicts}
+    tables: dict[str, pd.DataFrame | None] = {}
+    labels: dict[str, str] = {}
+    hashes: dict[str, str | None] = {}
+    for role, source in sources.items():
+        if source is None:
+            tables[role] = None
+            continue
+        try:
+            raw = read_table(source, role)
+        except InputError as exc:
+            issues += exc.issues
+            tables[role] = None
+            labels[role] = str(source)
+            continue
+        frame, found = validate_table(raw)
+        issues += found
+        complete = not any(i.rule == "missing_column" for i in found)
+        tables[role] = frame if complete else None
+        labels[role] = raw.label
+        hashes[role] = raw.sha256
+    if policy_label is not None:
+        labels["policy"], hashes["policy"] = policy_label, policy_hash
+    if when is not None:
+        for check in CROSS_CHECKS:
+            issues += check.run(tables, labels, policy_obj or Policy(), when)
+    if errors_in(issues):
+        raise InputError(issues)
+    assert policy_obj is not None and when is not None
+    referral_table = tables["referrals"]
+    unit_table = tables["units"]
+    assert referral_table is not None and unit_table is not None
+    return Inputs(
+        referrals=_resolve_referral_defaults(referral_table),
+        units=unit_table,
+        offers=tables["offers"],
+        conflicts=tables["conflicts"],
+        policy=policy_obj,
+        as_of=when,
+        labels=labels,
+        hashes=hashes,
+        warnings=tuple(sorted(issues, key=lambda i: (i.file, i.row or 0, i.column or ""))),
+    )
+
+
+def _resolve_referral_defaults(referrals: pd.DataFrame) -> pd.DataFrame:
+    """``keep_together`` defaults to true when the child is in a sibling group."""
+    frame = referrals.copy()
+    in_group = frame["sibling_group"].notna().to_numpy()
+    keep = frame["keep_together"]
+    frame["keep_together"] = np.where(keep.isna().to_numpy(), in_group,
+                                      keep.fillna(False).to_numpy(dtype=bool)) & in_group
+    frame["keep_together"] = frame["keep_together"].astype(bool)
+    return frame
+
+
+def _policy(policy: Policy | str | Path | Mapping[str, Any] | None,
+            issues: list[Issue]) -> tuple[Policy | None, str | None, str | None]:
+    if policy is None or isinstance(policy, Policy):
+        return policy or Policy(), None, None
+    if isinstance(policy, Mapping):
+        try:
+            return Policy.model_validate(dict(policy)), None, None
+        except ValueError as exc:
+            issues.append(Issue("policy", None, None, str(exc).splitlines()[0], "policy"))
+            return None, None, None
+    path = Path(policy)
+    if not path.is_file():
+        issues.append(Issue(str(policy), None, None, "file not found", "file"))
+        return None, str(policy), None
+    try:
+        return load_policy(path), str(policy), file_sha256(path)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            key, _, message = problem.partition(": ")
+            issues.append(Issue(str(policy), None, key, message, "policy"))
+        return None, str(policy), None
+
+
+def _as_of(as_of: date | str | None, issues: list[Issue]) -> date | None:
+    if as_of is None:
+        return date.today()
+    if isinstance(as_of, date):
+        return as_of
+    try:
+        return date.fromisoformat(str(as_of).strip())
+    except ValueError:
+        issues.append(Issue("--as-of", None, None, "expected a date written YYYY-MM-DD",
+                            "usage"))
+        return None

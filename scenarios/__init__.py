@@ -1,0 +1,1 @@
+"""Demand and market simulation built on the allocator (never imported by it)."""
