@@ -120,3 +120,54 @@ def validate(referrals: str, units: str, offers: str | None, conflicts: str | No
     for warning in inputs.warnings:
         click.echo(str(warning), err=True)
     click.echo(input_summary(inputs))
+
+
+@main.command()
+@input_options
+@click.option("--out", "-o", required=True, help="Folder for the results (written whole).")
+@click.option("--method", type=click.Choice(["optimal", "greedy"]), default="optimal",
+              show_default=True, help="optimal: proven best; greedy: today's practice.")
+@click.option("--time-limit", type=float, default=None,
+              help="Seconds for the solver (default: the policy's); returns the best found "
+                   "with its bound.")
+@click.option("--seed", type=int, default=None, help="Solver seed (default: the policy's).")
+@click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
+@run_guarded
+def allocate(referrals: str, units: str, offers: str | None, conflicts: str | None,
+             policy: str | None, as_of: str | None, out: str, method: str,
+             time_limit: float | None, seed: int | None, force: bool) -> None:
+    """Allocate children to units and write allocation.csv, summary.json and more."""
+    from pathlib import Path
+
+    from allocator.api import allocate as run
+    from allocator.write import _check_target
+
+    _check_target(Path(out), force)
+    result = run(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
+                 as_of=as_of, method=method, time_limit_s=time_limit,  # type: ignore[arg-type]
+                 seed=seed)
+    for warning in result.inputs.warnings:
+        click.echo(str(warning), err=True)
+    result.write(out, force=force)
+    click.echo(headline(result.summary))
+    click.echo(f"Results written to {out}/ (allocation.csv, allocation.xlsx, summary.json, "
+               "manifest.json, exclusions.csv)")
+
+
+def headline(summary: dict[str, Any]) -> str:
+    """The four numbers a commissioner asks for first."""
+    versus = summary["against_greedy"]
+    approvals = sum(summary["approvals_needed"].values())
+    proof = ("proven optimal" if summary["status"] == "optimal" else
+             f"{summary['status']}, gap £{summary['gap_pounds']:,.2f}")
+    return "\n".join([
+        f"Placed {summary['placed']} of {summary['children']} children "
+        f"({summary['placed_via_fallback']} through fallbacks, {summary['unplaced']} unplaced); "
+        f"{proof}.",
+        f"Weekly spend £{summary['total_weekly_cost']:,.2f}; against today's practice "
+        f"(greedy) that saves £{versus['saving_weekly_cost']:,.2f} a week and "
+        f"{versus['saving_total_distance_miles']:,.1f} miles in total.",
+        f"Approvals needed: {approvals} across "
+        f"{sum(1 for a in summary.get('approvals_needed', {}).values() if a)} roles "
+        + "(" + ", ".join(f"{k} {v}" for k, v in summary["approvals_needed"].items()) + ").",
+    ])

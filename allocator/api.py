@@ -1,0 +1,114 @@
+"""The Python API the CLI itself calls: ``allocate`` and ``check``.
+
+``allocate`` takes DataFrames or paths, runs read -> validate -> eligibility -> build ->
+solve -> explain, and returns an :class:`AllocationResult` holding the assignment, the
+summary, the explanations and the manifest; ``result.write(dir)`` writes the contract's
+output folder whole or not at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from allocator.validate import Inputs, TableSource, load_inputs
+from models.policy import Policy
+
+Method = Literal["optimal", "greedy"]
+
+
+@dataclass
+class AllocationResult:
+    """Everything a run produced. ``allocation`` has one row per child, referrals' order."""
+
+    allocation: pd.DataFrame
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    exclusions: pd.DataFrame
+    inputs: Inputs = field(repr=False)
+    explanations: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def explain(self, child_id: str) -> str:
+        """One child's story: where, why, at what cost, what approvals, what else was open."""
+        text = self.explanations.get(str(child_id))
+        if text is None:
+            raise KeyError(f"no child {child_id!r} in this allocation")
+        print(text)
+        return text
+
+    def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
+        from allocator.write import write_outputs
+
+        return write_outputs(self, Path(out_dir), force=force)
+
+
+def allocate(referrals: TableSource, units: TableSource, *, offers: TableSource | None = None,
+             conflicts: TableSource | None = None,
+             policy: Policy | str | Path | Mapping[str, Any] | None = None,
+             as_of: date | str | None = None, method: Method = "optimal",
+             time_limit_s: float | None = None, seed: int | None = None,
+             explain: bool = True) -> AllocationResult:
+    """Allocate referred children to units; see the data contract for the inputs.
+
+    Raises :class:`allocator.issues.InputError` (with every problem found) on bad input.
+    ``time_limit_s`` and ``seed`` override the policy's solver settings.
+    """
+    started = time.perf_counter()
+    inputs = load_inputs(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
+                         as_of=as_of)
+    read_seconds = time.perf_counter() - started
+    return allocate_inputs(inputs, method=method, time_limit_s=time_limit_s, seed=seed,
+                           explain=explain, read_seconds=read_seconds)
+
+
+def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
+                    time_limit_s: float | None = None, seed: int | None = None,
+                    explain: bool = True, read_seconds: float = 0.0) -> AllocationResult:
+    """:func:`allocate` on inputs already validated (scenario runs reuse them)."""
+    from allocator.explain import allocation_table, exclusions_table
+    from allocator.manifest import build_manifest
+    from allocator.nextbest import runner_ups
+    from allocator.problem import build_problem
+    from allocator.solve import SolveSettings, greedy_solution, solve
+    from allocator.summary import allocation_summary, child_story
+
+    settings = inputs.policy.solver
+    solve_settings = SolveSettings(
+        time_limit_s=settings.time_limit_s if time_limit_s is None else time_limit_s,
+        seed=settings.seed if seed is None else seed, workers=settings.workers)
+    problem = build_problem(inputs)
+    baseline = greedy_solution(problem.model, problem.children)
+    solution = baseline if method == "greedy" else solve(problem.model, problem.children,
+                                                         solve_settings)
+    mark = time.perf_counter()
+    runner = runner_ups(problem.model, solution, solve_settings.seed) if explain else {}
+    table = allocation_table(problem, solution, runner)
+    exclusions = exclusions_table(problem, solution)
+    explain_seconds = time.perf_counter() - mark
+    seconds = {"read": read_seconds, **problem.seconds, "solve": solution.seconds,
+               "explain": explain_seconds}
+    summary = allocation_summary(problem, solution, table, baseline, seconds)
+    manifest = build_manifest(inputs, solve_settings, method)
+    stories = {str(cid): child_story(table.iloc[k], problem) for k, cid in
+               enumerate(table["child_id"])}
+    return AllocationResult(table, summary, manifest, exclusions, inputs, stories)
+
+
+def check(allocation: pd.DataFrame | str | Path, referrals: TableSource, units: TableSource, *,
+          offers: TableSource | None = None, conflicts: TableSource | None = None,
+          policy: Policy | str | Path | Mapping[str, Any] | None = None,
+          as_of: date | str | None = None) -> Any:
+    """Recompute every rule and the objective for any allocation, without a solver."""
+    from allocator.check import check_allocation
+
+    inputs = load_inputs(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
+                         as_of=as_of)
+    table = pd.read_csv(allocation, dtype=str, keep_default_na=False) if not isinstance(
+        allocation, pd.DataFrame) else allocation
+    return check_allocation(table, inputs)

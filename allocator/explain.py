@@ -1,0 +1,235 @@
+"""Turn a solution into rows a commissioner can defend: option, cost, approvals, reasons.
+
+One row per child, in the referrals file's order, with the contract's columns (section 8):
+what was chosen, what it costs, the approvals it needs before it takes effect, a one-sentence
+reason and the measured runner-up. Unplaced children get the rule that excluded each unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from allocator.arrays import ROUTES, SETTINGS
+from allocator.eligibility import RULE_TEXT, RULES, exclusion_reasons
+from allocator.nextbest import RunnerUp
+from allocator.problem import Problem
+from allocator.solve import Solution
+from models.codes import Approval
+
+ALLOCATION_COLUMNS = [
+    "child_id", "option", "provider_id", "setting", "route", "place_code", "place_provider",
+    "weekly_cost", "objective_cost", "distance_miles", "in_borough", "approvals", "reason",
+    "next_best",
+]
+#: Columns we add after the contract's own: carried-through codes and the "why not" counts.
+EXTRA_COLUMNS = ["sibling_group", "urgency", "legal_status", "category_of_need",
+                 "next_best_extra", "eligible_options", "excluded_by"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where each child went: a column, its option and its eligible pair (or -1)."""
+
+    column: np.ndarray
+    option: np.ndarray
+    pair: np.ndarray
+    entity: np.ndarray
+
+
+def placements(problem: Problem, solution: Solution) -> Placement:
+    model = problem.model
+    n = model.n_children
+    column = np.full(n, -1, dtype=np.int64)
+    pair = np.full(n, -1, dtype=np.int64)
+    for col in solution.columns:
+        lo, hi = model.member_ptr[col], model.member_ptr[col + 1]
+        column[model.member_child[lo:hi]] = col
+        pair[model.member_child[lo:hi]] = model.member_pair[lo:hi]
+    assert (column >= 0).all(), "every child must be in exactly one chosen column"
+    return Placement(column, model.col_option[column], pair, model.col_entity[column])
+
+
+def option_label(problem: Problem, option: int) -> str:
+    m = problem.units.m
+    fallbacks = problem.inputs.policy.fallbacks
+    if option < m:
+        return str(problem.units.ids[option])
+    if option < m + len(fallbacks):
+        return fallbacks[option - m].option
+    return "unplaced"
+
+
+def _money(pence: int | float) -> str:
+    return f"£{pence / 100:,.2f}"
+
+
+def allocation_table(problem: Problem, solution: Solution,
+                     runner_up: dict[int, RunnerUp]) -> pd.DataFrame:
+    """The rows of ``allocation.csv``, contract columns first."""
+    inputs, ch, un, elig, costs = (problem.inputs, problem.children, problem.units,
+                                   problem.elig, problem.costs)
+    policy = inputs.policy
+    place = placements(problem, solution)
+    m, F = un.m, len(policy.fallbacks)
+    model = problem.model
+    rows = []
+    member_cost = _member_costs(problem, place)
+    units_eligible = np.bincount(elig.child, minlength=ch.n)
+    eligible_count = units_eligible + elig.fallback.sum(axis=1)
+    cheaper = _cheaper_columns(problem, place)
+    for i in range(ch.n):
+        option, p = int(place.option[i]), int(place.pair[i])
+        row = {"child_id": ch.ids[i], "option": option_label(problem, option)}
+        approvals: list[str] = []
+        if option < m:
+            setting = SETTINGS[un.setting[option]]
+            route = ROUTES[un.route[option]]
+            row |= {"provider_id": un.provider[option], "setting": setting, "route": route,
+                    "place_code": getattr(policy.place_codes, setting).value,
+                    "place_provider": un.ownership[option],
+                    "weekly_cost": round(float(costs.paid[p]), 2),
+                    "distance_miles": round(float(elig.miles[p]), 2),
+                    "in_borough": bool(un.in_home[option])}
+            approvals = _approvals(route, not un.in_home[option], bool(un.at_distance[option]),
+                                   bool(costs.school_move[p]), bool(ch.asc[i]))
+        elif option < m + F:
+            fallback = policy.fallbacks[option - m]
+            setting = fallback.setting.value
+            route = fallback.route.value
+            school_known = not np.isnan(ch.school[i, 0])
+            row |= {"provider_id": "", "setting": setting, "route": route,
+                    "place_code": getattr(policy.place_codes, setting).value,
+                    "place_provider": "", "weekly_cost": round(fallback.weekly_price, 2),
+                    "distance_miles": round(fallback.distance_miles, 2), "in_borough": False}
+            approvals = _approvals(route, True, True, bool(ch.ks4[i]) and school_known,
+                                   bool(ch.asc[i]))
+        else:
+            row |= {"provider_id": "", "setting": "", "route": "", "place_code": "",
+                    "place_provider": "", "weekly_cost": 0.0, "distance_miles": None,
+                    "in_borough": None}
+        row["objective_cost"] = member_cost[i] / 100
+        row["approvals"] = ";".join(approvals)
+        runner = runner_up.get(int(place.entity[i]))
+        if runner is not None and runner.column >= 0:
+            label = option_label(problem, int(model.col_option[runner.column]))
+            sign = "+" if runner.extra >= 0 else "-"
+            row["next_best"] = f"{label} ({sign}{_money(abs(runner.extra))} a week in total)"
+            row["next_best_extra"] = runner.extra / 100
+        else:
+            row["next_best"] = ""
+            row["next_best_extra"] = None
+        row["eligible_options"] = int(eligible_count[i])
+        row["excluded_by"] = _excluded_text(elig.excluded[i])
+        row["reason"] = _reason(problem, place, i, runner, int(cheaper[i]),
+                                int(units_eligible[i]))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    ref = inputs.referrals
+    table["sibling_group"] = ref["sibling_group"].to_numpy()
+    table["urgency"] = ref["urgency"].to_numpy()
+    table["legal_status"] = ref["legal_status"].to_numpy()
+    table["category_of_need"] = ref["category_of_need"].to_numpy()
+    return table[ALLOCATION_COLUMNS + EXTRA_COLUMNS]
+
+
+def _member_costs(problem: Problem, place: Placement) -> np.ndarray:
+    """Each child's own objective term in pence (no sibling_split)."""
+    from allocator.costs import fallback_pence, unplaced_pence
+
+    m = problem.units.m
+    out = np.full(problem.children.n, unplaced_pence(problem.inputs.policy), dtype=np.int64)
+    at_unit = place.option < m
+    out[at_unit] = problem.costs.pence[place.pair[at_unit]]
+    fb = (place.option >= m) & (place.option < problem.model.unplaced_option)
+    out[fb] = fallback_pence(problem.inputs.policy)[place.option[fb] - m]
+    return out
+
+
+def _approvals(route: str, out_of_area: bool, at_distance: bool, school_move: bool,
+               adult: bool) -> list[str]:
+    needed = []
+    if route != "in_house":
+        needed.append(Approval.EXECUTIVE_DIRECTOR_CSC.value)
+    if out_of_area:
+        needed.append(Approval.NOMINATED_OFFICER.value)
+    if at_distance:
+        needed.append(Approval.DCS.value)
+    if school_move:
+        needed.append(Approval.KS4_NOMINATED_OFFICER.value)
+    if adult:
+        needed.append(Approval.EXECUTIVE_DIRECTOR_ASC.value)
+    return needed
+
+
+def _excluded_text(counts: np.ndarray) -> str:
+    parts = [f"{RULES[r]} {int(counts[r])}" for r in range(1, len(RULES)) if counts[r]]
+    return "; ".join(parts)
+
+
+def _cheaper_columns(problem: Problem, place: Placement) -> np.ndarray:
+    """For each child, how many options of its entity cost less than the one it took."""
+    from allocator.greedy import entity_columns
+
+    model = problem.model
+    by_entity, ptr = entity_columns(model)
+    costs = model.col_cost[by_entity]
+    out = np.zeros(problem.children.n, dtype=np.int64)
+    for i, col in enumerate(place.column):
+        e = model.col_entity[col]
+        out[i] = int((costs[ptr[e]:ptr[e + 1]] < model.col_cost[col]).sum())
+    return out
+
+
+def _reason(problem: Problem, place: Placement, i: int, runner: RunnerUp | None,
+            cheaper: int, units_eligible: int) -> str:
+    un, policy, model = problem.units, problem.inputs.policy, problem.model
+    option = int(place.option[i])
+    m = un.m
+    col = int(place.column[i])
+    heads = int(model.col_heads[col])
+    together = " with its sibling group" if heads > 1 else ""
+    if option == model.unplaced_option:
+        if units_eligible == 0 and not problem.elig.fallback[i].any():
+            return ("Unplaced: no unit or fallback meets the hard rules (see excluded_by); "
+                    "the care plan, needs or caps leave no eligible option.")
+        return ("Unplaced: every eligible option was needed by children it suits at lower "
+                "total cost, or was full; placing this child would cost the allocation more "
+                "than the unplaced penalty.")
+    if option >= m:
+        fallback = policy.fallbacks[option - m]
+        why = ("no listed unit meets the hard rules" if units_eligible == 0 else
+               f"its {units_eligible} eligible listed unit(s) were full or cost more overall")
+        return (f"Placed{together} through the {fallback.route.value.upper()} purchasing "
+                f"system ({fallback.setting.value}): {why}.")
+    miles = problem.elig.miles[int(place.pair[i])]
+    where = f"{un.ids[option]} ({SETTINGS[un.setting[option]]}, {ROUTES[un.route[option]]}, " \
+            f"{miles:.1f} miles from home)"
+    if cheaper == 0:
+        return f"Placed{together} in {where}: the lowest-cost of its eligible options."
+    extra = "" if runner is None or runner.column < 0 else (
+        f"; the next best choice would cost the allocation {_money(max(runner.extra, 0))} "
+        "a week more")
+    return (f"Placed{together} in {where}: best for the whole allocation, as {cheaper} "
+            f"cheaper option(s) served other children better{extra}.")
+
+
+def exclusions_table(problem: Problem, solution: Solution) -> pd.DataFrame:
+    """For each unplaced child, the first rule that excluded each unit ('eligible': full)."""
+    place = placements(problem, solution)
+    who = np.flatnonzero(place.option == problem.model.unplaced_option)
+    if not len(who):
+        return pd.DataFrame(columns=["child_id", "unit_id", "rule", "meaning"])
+    grid = exclusion_reasons(problem.children, problem.units, problem.inputs.policy,
+                             problem.offers, who)
+    child = np.repeat(who, problem.units.m)
+    unit = np.tile(np.arange(problem.units.m), len(who))
+    rule = grid.reshape(-1)
+    names = np.array(RULES, dtype=object)[rule]
+    names[rule == 0] = "full"
+    meaning = pd.Series(names).map(RULE_TEXT | {
+        "full": "eligible, but its places went to children it suits at lower total cost"})
+    return pd.DataFrame({"child_id": problem.children.ids[child], "unit_id":
+                         problem.units.ids[unit], "rule": names, "meaning": meaning.to_numpy()})

@@ -1,0 +1,112 @@
+"""Write a run's output folder whole or not at all, safe to open in a spreadsheet.
+
+Files are written into a hidden sibling folder and moved into place with one rename, so a
+crash or a kill leaves either the previous folder or the new one, never half of either. Text
+cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR) are
+prefixed with an apostrophe.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.issues import InputError, Issue
+
+if TYPE_CHECKING:
+    from allocator.api import AllocationResult
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MONEY_COLUMNS = ("weekly_cost", "objective_cost", "next_best_extra", "distance_miles")
+
+
+def defuse(value: Any) -> Any:
+    """Neutralise a text cell a spreadsheet would otherwise evaluate."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def as_text_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as the text written to CSV: 2-decimal numbers, true/false, no formulas."""
+    out = {}
+    for name in frame.columns:
+        column = frame[name]
+        if name in MONEY_COLUMNS:
+            numbers = pd.to_numeric(column, errors="coerce")
+            out[name] = [("" if pd.isna(v) else f"{v:.2f}") for v in numbers]
+        elif column.dtype == bool or set(column.dropna().map(type)) <= {bool, np.bool_}:
+            out[name] = ["" if v is None or (isinstance(v, float) and np.isnan(v))
+                         else ("true" if v else "false") for v in column]
+        else:
+            out[name] = ["" if v is None or (isinstance(v, float) and np.isnan(v))
+                         else defuse(str(v)) for v in column]
+    return pd.DataFrame(out, columns=list(frame.columns))
+
+
+def write_outputs(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
+    out_dir = Path(out_dir)
+    _check_target(out_dir, force)
+    parent = out_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
+    try:
+        allocation = as_text_table(result.allocation)
+        allocation.to_csv(staging / "allocation.csv", index=False, lineterminator="\n")
+        as_text_table(result.exclusions).to_csv(staging / "exclusions.csv", index=False,
+                                                lineterminator="\n")
+        _json(staging / "summary.json", result.summary)
+        _json(staging / "manifest.json", result.manifest)
+        from allocator.workbook import write_workbook
+
+        write_workbook(staging / "allocation.xlsx", result)
+        _swap_into_place(staging, out_dir.resolve())
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
+                    encoding="utf-8")
+
+
+def _check_target(out_dir: Path, force: bool) -> None:
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise InputError([Issue("--out", None, None, f"{out_dir} exists and is not a folder",
+                                "usage")])
+    contents = list(out_dir.iterdir())
+    if contents and not force and not (out_dir / "manifest.json").is_file():
+        raise InputError([Issue("--out", None, None,
+                                f"{out_dir} is not empty and holds no earlier pdps results; "
+                                "choose a new folder (or pass --force to replace it)",
+                                "usage")])
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target`` with ``staging`` by renames only."""
+    if not target.exists():
+        staging.rename(target)
+        return
+    if not any(target.iterdir()):
+        target.rmdir()
+        staging.rename(target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    retired.rmdir()
+    target.rename(retired)
+    try:
+        staging.rename(target)
+    except BaseException:
+        retired.rename(target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
