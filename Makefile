@@ -18,9 +18,10 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 demo: $(BIN)/.installed
-	$(BIN)/pdps demo-data --children 40 --units 400 --seed 2026 --out $(DEMO)
-	$(BIN)/pdps validate --referrals $(DEMO)/referrals.csv --units $(DEMO)/units.csv \
-		--conflicts $(DEMO)/conflicts.csv --as-of 2026-11-25
+	$(BIN)/pdps demo-data --children 40 --units 400 --seed 2026 --as-of 2026-11-25 \
+		--out $(DEMO) --force
+	$(BIN)/pdps allocate --referrals $(DEMO)/referrals.csv --units $(DEMO)/units.csv \
+		--conflicts $(DEMO)/conflicts.csv --as-of 2026-11-25 --out $(OUT) --force
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
