@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from models.schema import ColumnSpec
 
@@ -31,7 +33,9 @@ class Parsed:
 
 def parse_column(text: pd.Series, spec: ColumnSpec) -> Parsed:
     """Parse stripped text cells; blank cells take the spec's default (checked elsewhere)."""
-    text = text.astype(object).str.strip()
+    # pandas' ``str`` dtype (Arrow-backed where pyarrow is installed) strips, splits and
+    # lower-cases in compiled code; object dtype would call Python once per cell.
+    text = text.astype("str").str.strip()
     blank = (text == "").to_numpy(dtype=bool, copy=True)
     parser = _PARSERS[spec.kind]
     values, bad, why = parser(text, blank, spec)
@@ -40,7 +44,8 @@ def parse_column(text: pd.Series, spec: ColumnSpec) -> Parsed:
 
 def _text(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Series, np.ndarray,
                                                                            str]:
-    values = text.where(~blank, None).astype(object)
+    values = pd.Series(text.to_numpy(dtype=object), index=text.index, dtype=object)
+    values[blank] = None
     return values, np.zeros(len(text), dtype=bool), ""
 
 
@@ -48,16 +53,27 @@ def _bool(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Seri
                                                                            str]:
     mapped = text.str.lower().map(BOOLEANS)
     bad = mapped.isna().to_numpy()
-    default = bool(spec.default) if spec.default is not None else False
-    values = mapped.where(~(bad | blank), default).astype(bool)
+    if spec.default is None:
+        # No default: a blank stays unknown (``keep_together`` then follows ``sibling_group``).
+        values = pd.Series(pd.array(mapped.where(~(bad | blank), None).to_numpy(dtype=object),
+                                    dtype="boolean"), index=text.index)
+    else:
+        values = mapped.where(~(bad | blank), bool(spec.default)).astype(bool)
     return values, bad, f"expected {spec.expected()}"
 
 
 def _number(text: pd.Series, spec: ColumnSpec) -> tuple[np.ndarray, np.ndarray]:
+    misgrouped = np.zeros(len(text), dtype=bool)
     if spec.money:
-        text = text.str.replace(r"^£|,", "", regex=True).str.strip()
+        text = text.str.replace(r"^£\s*", "", regex=True)
+        # Commas only as thousands separators: "1,2" or "1.200,50" is not a price to guess at.
+        grouped = text.str.contains(",", regex=False).to_numpy(dtype=bool)
+        if grouped.any():
+            misgrouped = grouped & ~text.str.fullmatch(r"\d{1,3}(,\d{3})+(\.\d*)?").to_numpy(
+                dtype=bool, na_value=False)
+            text = text.str.replace(",", "", regex=False)
     numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(numbers)
+    bad = ~np.isfinite(numbers) | misgrouped
     return numbers, bad
 
 
@@ -97,52 +113,63 @@ def _date(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Seri
 def _code(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Series, np.ndarray,
                                                                            str]:
     assert spec.codes is not None
-    mapped = text.str.casefold().map(spec.codes.lookup())
+    # Codes are ASCII, for which lower() is casefold(), and lower() runs in compiled code.
+    mapped = text.str.lower().map(spec.codes.lookup()).astype(object)
     bad = mapped.isna().to_numpy()
     values = mapped.where(~(bad | blank), spec.default).astype(object)
     return values, bad, f"expected {spec.expected()}"
 
 
 def _split(text: pd.Series) -> pd.Series:
-    """One row per list item, indexed by the cell's row; blank items dropped."""
-    items = text.str.split(";").explode().str.strip()
-    return items[items.notna() & (items != "")]
+    """One row per list item, indexed by the cell's row; items stripped, blank items dropped."""
+    cells = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    lists = pc.split_pattern(cells, ";")
+    items = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    rows = pc.list_parent_indices(lists)
+    keep = pc.fill_null(pc.not_equal(items, ""), False)
+    items, rows = items.filter(keep), rows.filter(keep)
+    return pd.Series(items.to_numpy(zero_copy_only=False).astype(object),
+                     index=text.index[rows.to_numpy(zero_copy_only=False)], dtype=object)
+
+
+def _join(text: pd.Series, items: pd.Series, rank: np.ndarray | None = None) -> pd.Series:
+    """``;``-join each row's distinct items, in ``rank`` order if given, else as written.
+
+    ``items`` is indexed by row (as :func:`_split` gives it); rows with no item become ``""``.
+    Vectorised: a sort, a de-duplication and one Arrow join, whatever the number of rows.
+    """
+    position = text.index.get_indexer(items.index)
+    order = np.arange(len(items)) if rank is None else rank
+    frame = pd.DataFrame({"row": position, "order": order, "item": items.to_numpy(dtype=object)})
+    frame = frame.sort_values(["row", "order"], kind="stable").drop_duplicates(["row", "item"])
+    counts = np.bincount(frame["row"].to_numpy(), minlength=len(text))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets),
+                                          pa.array(frame["item"].to_numpy(), type=pa.string()))
+    joined = pc.binary_join(lists, ";").to_numpy(zero_copy_only=False).astype(object)
+    return pd.Series(joined, index=text.index, dtype=object)
 
 
 def _code_list(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Series,
                                                                                 np.ndarray, str]:
     assert spec.codes is not None
     items = _split(text)
-    mapped = items.str.casefold().map(spec.codes.lookup())
+    mapped = items.str.lower().map(spec.codes.lookup())
     bad_rows = mapped.index[mapped.isna().to_numpy()].unique()
     bad = text.index.isin(bad_rows)
-    order = {code: i for i, code in enumerate(spec.codes.values())}
     good = mapped.dropna()
-    if len(good):
-        frame = pd.DataFrame({"row": good.index, "code": good.to_numpy(),
-                              "rank": good.map(order).to_numpy()})
-        frame = frame.drop_duplicates(["row", "code"]).sort_values(["row", "rank"], kind="stable")
-        joined = frame.groupby("row", sort=False)["code"].agg(";".join)
-    else:
-        joined = pd.Series(dtype=object)
-    values = pd.Series(joined.reindex(text.index).fillna("").to_numpy(dtype=object),
-                       index=text.index, dtype=object)
+    order = {code: i for i, code in enumerate(spec.codes.values())}
+    values = _join(text, good, good.map(order).to_numpy(dtype=np.int64))
+    if spec.min_items:
+        counts = good.groupby(level=0).size().reindex(text.index, fill_value=0).to_numpy()
+        bad = bad | (counts < spec.min_items)
     values[bad] = ""
     return values, bad, f"expected {spec.expected()}"
 
 
 def _text_list(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Series,
                                                                                 np.ndarray, str]:
-    items = _split(text)
-    if len(items):
-        frame = pd.DataFrame({"row": items.index, "item": items.to_numpy()})
-        frame = frame.drop_duplicates(["row", "item"])
-        joined = frame.groupby("row", sort=False)["item"].agg(";".join)
-    else:
-        joined = pd.Series(dtype=object)
-    values = pd.Series(joined.reindex(text.index).fillna("").to_numpy(dtype=object),
-                       index=text.index, dtype=object)
-    return values, np.zeros(len(text), dtype=bool), ""
+    return _join(text, _split(text)), np.zeros(len(text), dtype=bool), ""
 
 
 _PARSERS = {

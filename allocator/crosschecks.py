@@ -18,6 +18,7 @@ import pandas as pd
 from allocator.ages import age_years
 from allocator.columns import list_items
 from allocator.issues import Issue
+from models.codes import Setting
 from models.policy import Policy
 
 Tables = Mapping[str, pd.DataFrame | None]
@@ -29,11 +30,19 @@ class Context:
     labels: Mapping[str, str]
     policy: Policy
     as_of: date
+    #: ``(role, spreadsheet row, column)`` of every cell that failed its own column check.
+    failed: frozenset[tuple[str, int, str]] = frozenset()
 
     def table(self, role: str) -> pd.DataFrame:
         frame = self.tables[role]
         assert frame is not None
         return frame
+
+    def unread(self, role: str, column: str) -> np.ndarray:
+        """Which rows' ``column`` cell failed its column check (and so holds no value)."""
+        index = self.table(role).index
+        rows = {row - 2 for (r, row, c) in self.failed if r == role and c == column}
+        return index.isin(list(rows)) if rows else np.zeros(len(index), dtype=bool)
 
     def issue(self, role: str, index: int | None, column: str | None, message: str, rule: str,
               severity: str = "error") -> Issue:
@@ -48,11 +57,11 @@ class CrossCheck:
     needs: tuple[str, ...]
     check: Callable[[Context], list[Issue]]
 
-    def run(self, tables: Tables, labels: Mapping[str, str], policy: Policy,
-            as_of: date) -> list[Issue]:
+    def run(self, tables: Tables, labels: Mapping[str, str], policy: Policy, as_of: date,
+            failed: frozenset[tuple[str, int, str]] = frozenset()) -> list[Issue]:
         if any(tables.get(role) is None for role in self.needs):
             return []
-        return self.check(Context(tables, labels, policy, as_of))
+        return self.check(Context(tables, labels, policy, as_of, failed))
 
 
 CROSS_CHECKS: list[CrossCheck] = []
@@ -139,6 +148,8 @@ def _distance_window(ctx: Context) -> list[Issue]:
     floor = referrals["min_distance_miles"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         empty = np.isfinite(cap) & (cap < floor)
+    empty &= ~(ctx.unread("referrals", "max_distance_miles")
+               | ctx.unread("referrals", "min_distance_miles"))
     return [ctx.issue("referrals", index, "max_distance_miles",
                       "max_distance_miles is below min_distance_miles: no unit can qualify",
                       "distance_window") for index in referrals.index[empty]]
@@ -147,8 +158,9 @@ def _distance_window(ctx: Context) -> list[Issue]:
 @cross_check("school_location", "referrals")
 def _school_location(ctx: Context) -> list[Issue]:
     referrals = ctx.table("referrals")
-    lat = referrals["school_lat"].notna().to_numpy()
-    lon = referrals["school_lon"].notna().to_numpy()
+    # A cell that failed its own check is not blank: it was reported there.
+    lat = referrals["school_lat"].notna().to_numpy() | ctx.unread("referrals", "school_lat")
+    lon = referrals["school_lon"].notna().to_numpy() | ctx.unread("referrals", "school_lon")
     issues = [ctx.issue("referrals", index, "school_lon",
                         "school_lat is given but school_lon is blank", "school_location")
               for index in referrals.index[lat & ~lon]]
@@ -160,35 +172,48 @@ def _school_location(ctx: Context) -> list[Issue]:
 
 @cross_check("sibling_groups", "referrals")
 def _sibling_groups(ctx: Context) -> list[Issue]:
+    """Groups of one, ``keep_together`` without a group, kept groups sharing no setting.
+
+    A group is kept together when any member's ``keep_together`` is true or blank (blank
+    defaults to true in a group). Vectorised per setting, so 100,000 children take no loop.
+    """
     referrals = ctx.table("referrals")
     groups = referrals["sibling_group"]
-    in_group = groups.notna()
-    issues = []
-    sizes = groups[in_group].value_counts()
-    for index in referrals.index[in_group.to_numpy()]:
-        if sizes[groups[index]] == 1:
-            issues.append(ctx.issue("referrals", index, "sibling_group",
-                                    "the only child in this sibling group", "sibling_groups",
-                                    "warning"))
+    in_group = groups.notna().to_numpy()
+    sizes = groups.map(groups.value_counts()).to_numpy(dtype=float, na_value=0)
+    issues = [ctx.issue("referrals", index, "sibling_group",
+                        "the only child in this sibling group", "sibling_groups", "warning")
+              for index in referrals.index[in_group & (sizes == 1)]]
     keep = referrals["keep_together"]
-    stray = keep.fillna(False).astype(bool).to_numpy() & ~in_group.to_numpy()
-    for index in referrals.index[stray]:
-        issues.append(ctx.issue("referrals", index, "keep_together",
-                                "keep_together has no effect without a sibling_group",
+    stray = keep.fillna(False).astype(bool).to_numpy() & ~in_group
+    issues += [ctx.issue("referrals", index, "keep_together",
+                         "keep_together has no effect without a sibling_group",
+                         "sibling_groups", "warning") for index in referrals.index[stray]]
+    members = referrals.loc[in_group & (sizes > 1), ["sibling_group", "settings"]]
+    if members.empty:
+        return issues
+    kept = keep.loc[members.index]
+    by_group = pd.DataFrame({
+        "group": members["sibling_group"].to_numpy(dtype=object),
+        "kept": (kept.isna() | kept.fillna(False).astype(bool)).to_numpy(dtype=bool),
+        # A member whose settings failed their own check is reported there, not here.
+        "unread": (members["settings"] == "").to_numpy(dtype=bool),
+        "row": members.index.to_numpy(),
+    })
+    wrapped = ";" + members["settings"].astype(str) + ";"
+    shared = []
+    for setting in Setting.values():
+        by_group[setting] = wrapped.str.contains(f";{setting};", regex=False).to_numpy()
+        shared.append(setting)
+    summary = by_group.groupby("group", sort=True).agg(
+        kept=("kept", "any"), unread=("unread", "any"), row=("row", "min"),
+        **{setting: (setting, "all") for setting in shared})
+    apart = summary["kept"] & ~summary["unread"] & ~summary[shared].any(axis=1)
+    for name, row in summary.loc[apart, "row"].items():
+        issues.append(ctx.issue("referrals", row, "settings",
+                                f"sibling group {name!r} is kept together but its members "
+                                "share no setting, so it can only be left unplaced",
                                 "sibling_groups", "warning"))
-    kept = referrals[in_group & (keep.isna() | keep.fillna(False).astype(bool))]
-    for name, members in kept.groupby("sibling_group", sort=True):
-        if len(members) < 2:
-            continue
-        common = None
-        for settings in members["settings"]:
-            allowed = set(filter(None, str(settings).split(";")))
-            common = allowed if common is None else common & allowed
-        if not common:
-            issues.append(ctx.issue("referrals", members.index[0], "settings",
-                                    f"sibling group {name!r} is kept together but its members "
-                                    "share no setting, so it can only be left unplaced",
-                                    "sibling_groups", "warning"))
     return issues
 
 
@@ -197,8 +222,9 @@ def _unit_ages(ctx: Context) -> list[Issue]:
     units = ctx.table("units")
     low = units["age_min"].to_numpy(dtype=float)
     high = units["age_max"].to_numpy(dtype=float)
+    read = ~(ctx.unread("units", "age_min") | ctx.unread("units", "age_max"))
     return [ctx.issue("units", index, "age_min", "age_min is above age_max", "unit_ages")
-            for index in units.index[low > high]]
+            for index in units.index[(low > high) & read]]
 
 
 @cross_check("provider_names", "units")
@@ -240,12 +266,17 @@ def _conflict_ids(ctx: Context) -> list[Issue]:
     known = ctx.table("referrals")["child_id"]
     issues = _unknown_ids(ctx, "conflicts", "child_a", known, "referral")
     issues += _unknown_ids(ctx, "conflicts", "child_b", known, "referral")
-    same = (conflicts["child_a"] == conflicts["child_b"]).to_numpy()
+    # Blank ids were reported by their column check; ``""`` keeps the comparisons text-only.
+    child_a = conflicts["child_a"].fillna("").to_numpy(dtype=object).astype(str)
+    child_b = conflicts["child_b"].fillna("").to_numpy(dtype=object).astype(str)
+    known = (child_a != "") & (child_b != "")
+    same = known & (child_a == child_b)
     issues += [ctx.issue("conflicts", index, "child_b", "a child cannot conflict with itself",
                          "self_conflict") for index in conflicts.index[same]]
-    low = np.minimum(conflicts["child_a"].astype(str), conflicts["child_b"].astype(str))
-    high = np.maximum(conflicts["child_a"].astype(str), conflicts["child_b"].astype(str))
-    repeated = pd.DataFrame({"a": low, "b": high}).duplicated(keep="first").to_numpy()
+    first = child_a <= child_b
+    pairs = pd.DataFrame({"a": np.where(first, child_a, child_b),
+                          "b": np.where(first, child_b, child_a)})
+    repeated = pairs.duplicated(keep="first").to_numpy() & known
     issues += [ctx.issue("conflicts", index, "child_b", "this pair is already listed",
                          "duplicate_conflict", "warning")
                for index in conflicts.index[repeated & ~same]]

@@ -26,6 +26,9 @@ from models.schema import ColumnSpec, TableSchema, table_schema
 
 TableSource = str | Path | pd.DataFrame
 
+#: Issue rules that mean a cell holds no usable value, so cross checks must not read it.
+CELL_RULES = frozenset({"type", "required", "range"})
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -147,8 +150,11 @@ def load_inputs(referrals: TableSource, units: TableSource, *,
     if policy_label is not None:
         labels["policy"], hashes["policy"] = policy_label, policy_hash
     if when is not None:
+        role_of = {label: role for role, label in labels.items()}
+        failed = frozenset((role_of.get(i.file, i.file), i.row, i.column) for i in issues
+                           if i.rule in CELL_RULES and i.row is not None and i.column)
         for check in CROSS_CHECKS:
-            issues += check.run(tables, labels, policy_obj or Policy(), when)
+            issues += check.run(tables, labels, policy_obj or Policy(), when, failed)
     if errors_in(issues):
         raise InputError(issues)
     assert policy_obj is not None and when is not None
