@@ -13,12 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from allocator.validate import Inputs, TableSource, load_inputs
 from models.policy import Policy
+
+if TYPE_CHECKING:
+    from allocator.check import CheckReport
 
 Method = Literal["optimal", "greedy"]
 
@@ -103,12 +106,16 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
 def check(allocation: pd.DataFrame | str | Path, referrals: TableSource, units: TableSource, *,
           offers: TableSource | None = None, conflicts: TableSource | None = None,
           policy: Policy | str | Path | Mapping[str, Any] | None = None,
-          as_of: date | str | None = None) -> Any:
-    """Recompute every rule and the objective for any allocation, without a solver."""
-    from allocator.check import check_allocation
+          as_of: date | str | None = None) -> CheckReport:
+    """Recompute every rule and the objective for any allocation, without a solver.
 
+    ``allocation`` is a DataFrame or an ``allocation.csv`` path (read as text). Raises
+    :class:`allocator.issues.InputError` for unreadable input; broken rules are not errors
+    but the returned :class:`allocator.check.CheckReport`'s ``violations``.
+    """
+    from allocator.check import check_allocation, read_allocation
+
+    table = allocation if isinstance(allocation, pd.DataFrame) else read_allocation(allocation)
     inputs = load_inputs(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
                          as_of=as_of)
-    table = pd.read_csv(allocation, dtype=str, keep_default_na=False) if not isinstance(
-        allocation, pd.DataFrame) else allocation
     return check_allocation(table, inputs)
