@@ -64,12 +64,11 @@ def read_table(source: str | Path | pd.DataFrame, role: str) -> RawTable:
         raise InputError([Issue(label, None, None, "file not found", "file")])
     try:
         if kind == "csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                                encoding="utf-8-sig", skipinitialspace=False)
+            frame = _read_csv(path)
         elif kind == "xlsx":
             frame = _read_excel(path, role)
         else:
-            frame = _typed_frame_to_text(pd.read_parquet(path))
+            frame = _read_parquet(path)
     except UnicodeDecodeError:
         raise InputError([Issue(label, None, None, "not UTF-8 text: save the CSV as UTF-8",
                                 "file")]) from None
@@ -100,6 +99,11 @@ def _finish(table: RawTable) -> RawTable:
                                       f"the column appears {count} times", "header"))
     frame = frame.copy()
     frame.columns = names
+    # A header cell left blank over blank cells is a spreadsheet's trailing comma, not a column.
+    unnamed = [i for i, name in enumerate(names) if not name and (frame.iloc[:, i] == "").all()]
+    if unnamed:
+        frame = frame.iloc[:, [i for i in range(len(names)) if i not in unnamed]]
+        names = [name for i, name in enumerate(names) if i not in unnamed]
     frame = frame.loc[:, ~pd.Index(names).duplicated()]
     frame = frame.reset_index(drop=True)
     # Rows a spreadsheet leaves behind when cells were cleared rather than deleted.
@@ -108,6 +112,31 @@ def _finish(table: RawTable) -> RawTable:
         frame = frame.loc[~blank]
     table.frame = frame
     return table
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Read every cell as text, keeping the header exactly as written.
+
+    The header is read as a data row so that a repeated column name reaches :func:`_finish`
+    as written (pandas would rename the second ``child_id`` to ``child_id.1``), and blank
+    lines are kept (then dropped by :func:`_finish`) so row numbers stay the file's lines.
+    """
+    cells = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False,
+                        encoding="utf-8-sig", skip_blank_lines=False, skipinitialspace=False)
+    if cells.empty:
+        raise pd.errors.EmptyDataError
+    body = cells.iloc[1:].reset_index(drop=True)
+    body.columns = list(cells.iloc[0])
+    return body
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    metadata = table.schema.pandas_metadata or {}
+    index_columns = [c for c in metadata.get("index_columns", []) if isinstance(c, str)]
+    return _arrow_to_text(table.drop_columns(index_columns))
 
 
 def _read_excel(path: Path, role: str) -> pd.DataFrame:
@@ -156,32 +185,62 @@ def _cell_text(value: Any) -> str:
 
 
 def _typed_frame_to_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Write each typed column as text, vectorised for the common dtypes."""
-    out: dict[str, pd.Series] = {}
+    """Write each typed column of a caller's DataFrame as the text a CSV would hold."""
+    import pyarrow as pa
+
+    out: dict[str, np.ndarray] = {}
     for name in frame.columns:
         column = frame[name]
-        dtype = column.dtype
-        missing = column.isna().to_numpy()
-        if pd.api.types.is_bool_dtype(dtype):
-            text = np.where(column.fillna(False).to_numpy(dtype=bool), "true", "false")
-        elif pd.api.types.is_integer_dtype(dtype):
-            text = column.astype("Int64").astype(str).to_numpy(dtype=object)
-        elif pd.api.types.is_float_dtype(dtype):
-            values = column.to_numpy(dtype=float)
-            whole = np.isfinite(values) & (np.mod(values, 1) == 0) & (np.abs(values) < 1e15)
-            text = np.array([repr(float(v)) for v in values], dtype=object) if not whole.all() \
-                else np.zeros(len(values), dtype=object)
-            if whole.any():
-                text[whole] = values[whole].astype(np.int64).astype(str)
-        elif pd.api.types.is_datetime64_any_dtype(dtype):
-            stamps = pd.to_datetime(column)
-            midnight = (stamps.dt.normalize() == stamps) | stamps.isna()
-            text = np.where(midnight.to_numpy(), stamps.dt.strftime("%Y-%m-%d").to_numpy(),
-                            stamps.astype(str).to_numpy())
-        else:
-            text = np.array([_cell_text(v) for v in column.to_numpy(dtype=object)],
-                            dtype=object)
-        text = np.asarray(text, dtype=object)
-        text[missing] = ""
-        out[str(name)] = pd.Series(text, dtype=object)
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+        try:
+            array = pa.array(column, from_pandas=True)  # Arrow-backed columns: chunked
+        except (pa.ArrowException, TypeError, ValueError):
+            # Mixed Python objects in one column: rare, and only from a notebook's frame.
+            text = np.array([_cell_text(v) for v in column.to_numpy(dtype=object)], dtype=object)
+            text[column.isna().to_numpy()] = ""
+            out[str(name)] = text
+            continue
+        out[str(name)] = _arrow_column_text(array)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)), dtype=object)
+
+
+def _arrow_to_text(table: Any) -> pd.DataFrame:
+    """Every column of a pyarrow table as text cells, vectorised with pyarrow compute."""
+    out = {str(name): _arrow_column_text(table.column(i))
+           for i, name in enumerate(table.column_names)}
+    return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows), dtype=object)
+
+
+def _arrow_column_text(column: Any) -> np.ndarray:
+    """One typed column as CSV text: dates ISO, whole floats without ``.0``, lists ``;``-joined.
+
+    ``""`` stands for a null (and a float NaN). Arrow's cast to string writes the shortest
+    text that reads back to the same float, as Python's ``repr`` does.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = column.type
+    if pa.types.is_null(kind):
+        return np.full(len(column), "", dtype=object)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or \
+            pa.types.is_fixed_size_list(kind):
+        items = pc.list_flatten(column)
+        item_text = pa.array(_arrow_column_text(items), type=pa.string())
+        offsets = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+        starts = np.concatenate([[0], np.cumsum(offsets)]).astype(np.int32)
+        lists = pa.ListArray.from_arrays(pa.array(starts), item_text)
+        text = pc.binary_join(lists, ";")
+        text = pc.if_else(pc.is_null(column), "", text)
+    elif pa.types.is_timestamp(kind):
+        day = pc.cast(column, pa.date32(), safe=False)
+        midnight = pc.equal(pc.cast(day, kind), column)
+        text = pc.if_else(midnight, pc.cast(day, pa.string()),
+                          pc.strftime(column, format="%Y-%m-%dT%H:%M:%S"))
+    elif pa.types.is_floating(kind):
+        text = pc.if_else(pc.is_nan(column), None, pc.cast(column, pa.string()))
+    else:
+        text = pc.cast(column, pa.string())
+    return pc.fill_null(text, "").to_numpy(zero_copy_only=False).astype(object)

@@ -21,7 +21,7 @@ from allocator.columns import parse_column
 from allocator.crosschecks import CROSS_CHECKS
 from allocator.issues import InputError, Issue, errors_in
 from allocator.read import RawTable, file_sha256, read_table
-from models.policy import Policy, PolicyError, load_policy
+from models.policy import Policy, PolicyError, load_policy, parse_policy
 from models.schema import ColumnSpec, TableSchema, table_schema
 
 TableSource = str | Path | pd.DataFrame
@@ -191,9 +191,9 @@ def _policy(policy: Policy | str | Path | Mapping[str, Any] | None,
         return policy or Policy(), None, None
     if isinstance(policy, Mapping):
         try:
-            return Policy.model_validate(dict(policy)), None, None
-        except ValueError as exc:
-            issues.append(Issue("policy", None, None, str(exc).splitlines()[0], "policy"))
+            return parse_policy(dict(policy)), None, None
+        except PolicyError as exc:
+            issues += _policy_issues(exc)
             return None, None, None
     path = Path(policy)
     if not path.is_file():
@@ -202,10 +202,19 @@ def _policy(policy: Policy | str | Path | Mapping[str, Any] | None,
     try:
         return load_policy(path), str(policy), file_sha256(path)
     except PolicyError as exc:
-        for problem in exc.problems:
-            key, _, message = problem.partition(": ")
-            issues.append(Issue(str(policy), None, key, message, "policy"))
+        issues += _policy_issues(exc)
         return None, str(policy), None
+
+
+def _policy_issues(exc: PolicyError) -> list[Issue]:
+    """One issue per problem; a problem about one key names it as the issue's column."""
+    issues = []
+    for problem in exc.problems:
+        key, _, message = problem.partition(": ")
+        if not message or " " in key:  # a whole-file problem: "not valid YAML", "not UTF-8"
+            key, message = "", problem
+        issues.append(Issue(exc.path, None, key or None, message, "policy"))
+    return issues
 
 
 def _as_of(as_of: date | str | None, issues: list[Issue]) -> date | None:

@@ -164,19 +164,26 @@ def load_policy(path: str | Path | None) -> Policy:
     if path is None:
         return Policy()
     import yaml
-    from pydantic import ValidationError
 
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError(str(path), ["not UTF-8 text: save the policy file as UTF-8"]) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise PolicyError(str(path), [f"{where}not valid YAML"]) from None
-    if raw is None:
-        raw = {}
+    return parse_policy({} if raw is None else raw, str(path))
+
+
+def parse_policy(raw: object, label: str = "policy") -> Policy:
+    """Validate a policy mapping; raise :class:`PolicyError` naming every bad key."""
+    from pydantic import ValidationError
+
     if not isinstance(raw, dict):
-        raise PolicyError(str(path), ["the file must be a mapping of policy keys"])
+        raise PolicyError(label, ["the file must be a mapping of policy keys"])
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:
@@ -185,4 +192,4 @@ def load_policy(path: str | Path | None) -> Policy:
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
             message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             problems.append(f"{key}: {message}")
-        raise PolicyError(str(path), problems) from None
+        raise PolicyError(label, problems) from None
