@@ -161,80 +161,141 @@ def _solve_mip(model: Model, children: Children, settings: SolveSettings,
                start: float) -> Solution:
     import highspy
 
+    from allocator.lp import RestrictedLP
+
     stages: dict[str, float] = {}
-    solver = _highs(model, settings.seed)
-    solver.setOptionValue("time_limit", float(max(settings.time_limit_s, 0.1)))
-    solver.run()
+    deadline = start + settings.time_limit_s
+    lp = RestrictedLP(model, settings.seed)
+    lp.optimise(deadline)
     stages["lp"] = time.perf_counter() - start
-    if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        status = solver.modelStatusToString(solver.getModelStatus())
-        raise RuntimeError(f"LP relaxation ended with {status}")
-    solution = solver.getSolution()
-    x = np.asarray(solution.col_value)
-    duals = _sign_duals(model, np.asarray(solution.row_dual))
+    stages["lp_columns"] = float(len(lp.active))
+    stages["cuts"] = float(len(lp.cut_upper))
+    x = lp.x()
+    lagrangian, reduced, duals = lp.lagrangian()
+    bound = int(np.ceil(lagrangian - 1e-6))
     k = model.n_columns
-    if np.all(np.minimum(np.abs(x), np.abs(1 - x)) < 1e-7):
+    if _integral(x):
         columns = np.flatnonzero(x[:k] > 0.5)
         split = (x[k:] > 0.5).astype(np.int64)
         value = objective_of(model, columns, split)
-        bound = min(value, int(np.ceil(solver.getInfo().objective_function_value - 1e-6)))
-        return Solution(columns, split, value, bound, "optimal", "lp",
-                        time.perf_counter() - start, stages, duals)
-    # An incumbent: the better of greedy and greedy guided by the LP values.
+        if value <= bound:
+            return Solution(columns, split, value, value, "optimal", "lp",
+                            time.perf_counter() - start, stages, duals)
+    solver = lp.solver
     candidates = [
         place_in_order(model, priority_order(model, children), model.col_cost.astype(float)),
         place_in_order(model, _lp_order(model, x), model.col_cost - x[:k] * 1e13),
     ]
+    if _integral(x):
+        candidates.append((np.flatnonzero(x[:k] > 0.5), (x[k:] > 0.5).astype(np.int64)))
+    _set_integral(lp, highspy)
+    solver.setOptionValue("mip_rel_gap", 0.0)
+    solver.setOptionValue("mip_abs_gap", 0.99)
+    rounded = _fix_and_finish(lp, x, deadline)
+    if rounded is not None:
+        candidates.append(rounded)
     columns, split = min(candidates, key=lambda c: (objective_of(model, *c), tuple(c[0])))
     incumbent = objective_of(model, columns, split)
     stages["incumbent"] = time.perf_counter() - start
-    lagrangian, reduced = _lagrangian(model, duals)
-    bound = int(np.ceil(lagrangian - 1e-6))
     if incumbent <= bound:
         return Solution(columns, split, incumbent, incumbent, "optimal", "lp+heuristic",
                         time.perf_counter() - start, stages, duals)
-    # Reduced-cost fixing: a column with reduced cost above incumbent - bound cannot be in
-    # any allocation at least as good as the incumbent.
+    # Reduced-cost fixing: a column whose reduced cost exceeds incumbent - bound cannot be
+    # in any allocation at least as good as the incumbent. The survivors join the MIP.
     keep = np.maximum(reduced, 0.0) <= (incumbent - lagrangian) + 0.5
     keep[columns] = True
     keep[k:] = True
-    dropped = np.flatnonzero(~keep).astype(np.int32)
+    lp.add(np.flatnonzero(keep))
+    _set_integral(lp, highspy)
+    active = np.array(lp.active, dtype=np.int64)
+    dropped = lp.position[active[~keep[active]]].astype(np.int32)
     if len(dropped):
         solver.changeColsBounds(len(dropped), dropped, np.zeros(len(dropped)),
                                 np.zeros(len(dropped)))
-    n = model.n_vars
-    solver.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                 np.full(n, highspy.HighsVarType.kInteger))
-    start_point = np.zeros(n)
-    start_point[columns] = 1
-    start_point[k:] = split
-    warm = highspy.HighsSolution()
-    warm.col_value = start_point
-    warm.value_valid = True
-    solver.setSolution(warm)
-    solver.setOptionValue("mip_rel_gap", 0.0)
-    solver.setOptionValue("mip_abs_gap", 0.99)
-    remaining = settings.time_limit_s - (time.perf_counter() - start)
-    solver.setOptionValue("time_limit", float(max(remaining, 0.1)))
-    solver.run()
-    stages["mip"] = time.perf_counter() - start
     stages["mip_columns"] = float(keep[:k].sum())
-    info = solver.getInfo()
-    status = solver.getModelStatus()
-    if solver.getSolution().value_valid:
-        y = np.asarray(solver.getSolution().col_value)
-        found = np.flatnonzero(y[:k] > 0.5)
-        found_split = (y[k:] > 0.5).astype(np.int64)
-        if objective_of(model, found, found_split) < incumbent and feasible(model, found,
-                                                                             found_split):
-            columns, split = found, found_split
-            incumbent = objective_of(model, columns, split)
-    proven = status == highspy.HighsModelStatus.kOptimal
-    mip_bound = incumbent if proven else int(np.ceil(info.mip_dual_bound - 1e-6))
-    bound = max(bound, min(mip_bound, incumbent))
+    found = _run_mip(lp, columns, split, deadline)
+    stages["mip"] = time.perf_counter() - start
+    if found is not None and objective_of(model, *found[:2]) < incumbent:
+        columns, split = found[0], found[1]
+        incumbent = objective_of(model, columns, split)
+    if found is not None:
+        bound = max(bound, min(found[2], incumbent))
     return Solution(columns, split, incumbent, bound,
                     "optimal" if bound >= incumbent else "feasible", "lp+mip",
                     time.perf_counter() - start, stages, duals)
+
+
+def _set_integral(lp, highspy) -> None:
+    n = len(lp.active)
+    lp.solver.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                    np.full(n, highspy.HighsVarType.kInteger))
+
+
+def _integral(x: np.ndarray) -> bool:
+    return bool(np.all(np.minimum(np.abs(x), np.abs(1 - x)) < 1e-7))
+
+
+def _run_mip(lp, columns: np.ndarray | None, split: np.ndarray | None,
+             deadline: float) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Run HiGHS's MIP from a warm start; the solution found (checked) and the proven bound."""
+    import highspy
+
+    model, solver = lp.model, lp.solver
+    k = model.n_columns
+    if columns is not None and split is not None:
+        start_point = np.zeros(model.n_vars)
+        start_point[columns] = 1
+        start_point[k:] = split
+        warm = highspy.HighsSolution()
+        warm.col_value = start_point[lp.active]
+        warm.value_valid = True
+        solver.setSolution(warm)
+    solver.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.1)))
+    solver.run()
+    result = solver.getSolution()
+    if not result.value_valid:
+        return None
+    y = np.zeros(model.n_vars)
+    y[lp.active] = np.asarray(result.col_value)[:len(lp.active)]
+    found = np.flatnonzero(y[:k] > 0.5)
+    found_split = (y[k:] > 0.5).astype(np.int64)
+    if not feasible(model, found, found_split):  # pragma: no cover - a solver tolerance slip
+        return None
+    value = objective_of(model, found, found_split)
+    proven = solver.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    dual_bound = solver.getInfo().mip_dual_bound
+    bound = value if proven else (int(np.ceil(dual_bound - 1e-6)) if np.isfinite(dual_bound)
+                                  else -(2**62))
+    return found, found_split, bound
+
+
+def _fix_and_finish(lp, x: np.ndarray,
+                    deadline: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """An incumbent close to the LP: keep what the LP settled, solve the rest exactly.
+
+    The LP relaxation of this model is integral for almost every entity; only a few sibling
+    groups and conflicting children stay fractional. Fixing the settled entities to their LP
+    choice leaves a MIP over the few unsettled ones (against the places left), which HiGHS
+    solves in moments. It is feasible by construction: every entity can be left unplaced.
+    """
+    model = lp.model
+    k = model.n_columns
+    settled_col = x[:k] > 1 - 1e-7
+    unsettled = np.zeros(model.n_entities, dtype=bool)
+    unsettled[model.col_entity[(x[:k] > 1e-7) & ~settled_col]] = True
+    for s, group in enumerate(model.split_group):  # split groups decide as one
+        if 1e-7 < x[k + s] < 1 - 1e-7:
+            unsettled[model.entity_group == group] = True
+    fix = lp.position[np.flatnonzero(settled_col & ~unsettled[model.col_entity])]
+    fix = fix[fix >= 0].astype(np.int32)
+    lp.solver.changeColsBounds(len(fix), fix, np.ones(len(fix)), np.ones(len(fix)))
+    try:
+        budget = min(deadline, time.perf_counter() + max(1.0, 0.2 * (deadline
+                                                                      - time.perf_counter())))
+        found = _run_mip(lp, None, None, budget)
+    finally:
+        lp.solver.changeColsBounds(len(fix), fix, np.zeros(len(fix)), np.ones(len(fix)))
+    return None if found is None else (found[0], found[1])
 
 
 def _lp_order(model: Model, x: np.ndarray) -> np.ndarray:

@@ -24,8 +24,9 @@ def input_summary(inputs: Inputs) -> str:
     """
     referrals, units = inputs.referrals, inputs.units
     settings = list_items(referrals["settings"])
-    urgency = referrals["urgency"].reindex(settings.index)
-    demand = pd.crosstab(settings, urgency).reindex(index=Setting.values(),
+    # One item per (child, setting): the index repeats, so pair them by position, not label.
+    urgency = referrals["urgency"].loc[settings.index]
+    demand = pd.crosstab(settings.to_numpy(), urgency.to_numpy()).reindex(index=Setting.values(),
                                                     columns=Urgency.values(), fill_value=0)
     places = units.pivot_table(index="setting", columns="route", values="vacancies",
                                aggfunc="sum", fill_value=0)

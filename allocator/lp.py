@@ -1,0 +1,197 @@
+"""The LP relaxation over a growing set of columns and cuts, kept warm in one HiGHS instance.
+
+Most of the hundreds of thousands of eligible (entity, option) columns never matter: a child
+is placed in one of its few cheapest options. :class:`RestrictedLP` starts from each entity's
+cheapest columns, solves, prices *every* column with one sparse product of the duals, adds
+those that price out, and repeats (column generation); between rounds it adds cover cuts
+where sibling groups share small units (:mod:`allocator.cuts`). HiGHS keeps its basis, so
+each re-solve is a few dual simplex pivots.
+
+The Lagrangian bound ``y.b + sum(min(reduced cost, 0))`` is valid for *any* correctly signed
+duals ``y``, over all columns (not just the active ones), so the bound and the reduced-cost
+fixing built on it do not depend on solver tolerances or on pricing having converged.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from allocator.cuts import separate_covers
+from allocator.model import Model
+
+#: Columns per entity in the first restricted LP (its cheapest, plus unplaced).
+FIRST_COLUMNS = 10
+#: Most columns added per entity in one pricing round.
+ADD_PER_ENTITY = 6
+#: A column prices out when its reduced cost is below this (pence).
+PRICE_TOLERANCE = -1e-6
+
+
+class RestrictedLP:
+    def __init__(self, model: Model, seed: int):
+        import highspy
+
+        from allocator.solve import new_highs
+
+        self.model = model
+        n = model.n_vars
+        order = np.lexsort((model.a_row, model.a_col))
+        self.col_start = np.searchsorted(model.a_col[order], np.arange(n + 1))
+        self.col_rows = model.a_row[order].astype(np.int32)
+        self.col_vals = model.a_val[order]
+        self.cost = np.concatenate([model.col_cost, model.split_cost]).astype(float)
+        self.entity = np.concatenate([model.col_entity, np.full(len(model.split_group), -1)])
+        self.position = np.full(n, -1, dtype=np.int64)
+        self.active: list[int] = []
+        self.n_model_rows = len(model.row_lower)
+        self.cut_upper: list[float] = []
+        self.cut_var: list[np.ndarray] = []
+        self.solver = new_highs()
+        self.solver.setOptionValue("random_seed", int(seed))
+        self.solver.setOptionValue("threads", 1)
+        lp = highspy.HighsLp()
+        lp.num_col_ = 0
+        lp.num_row_ = self.n_model_rows
+        lp.row_lower_ = model.row_lower
+        lp.row_upper_ = model.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.zeros(1, dtype=np.int32)
+        lp.a_matrix_.index_ = np.zeros(0, dtype=np.int32)
+        lp.a_matrix_.value_ = np.zeros(0)
+        self.solver.passModel(lp)
+        self.add(self._first_columns())
+        self.pricing_rounds = 0
+        self.cut_rounds = 0
+
+    # -- columns and cuts ---------------------------------------------------------------
+    def _first_columns(self) -> np.ndarray:
+        model = self.model
+        k = model.n_columns
+        order = np.lexsort((np.arange(k), model.col_cost, model.col_entity))
+        ptr = np.searchsorted(model.col_entity[order], np.arange(model.n_entities + 1))
+        rank = np.arange(k) - np.repeat(ptr[:-1], np.diff(ptr))
+        first = order[rank < FIRST_COLUMNS]
+        unplaced = np.flatnonzero(model.col_option == model.unplaced_option)
+        split = k + np.arange(len(model.split_group))
+        return np.unique(np.concatenate([first, unplaced, split]))
+
+    def add(self, variables: np.ndarray) -> None:
+        """Make global variables active (a no-op for those that already are)."""
+        new = np.asarray(variables, dtype=np.int64)
+        new = np.unique(new[self.position[new] < 0])
+        if not len(new):
+            return
+        lo, hi = self.col_start[new], self.col_start[new + 1]
+        counts = hi - lo
+        take = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + \
+            np.arange(counts.sum())
+        rows = self.col_rows[take]
+        vals = self.col_vals[take]
+        owner = np.repeat(np.arange(len(new)), counts)
+        cut_owner, cut_rows = self._cut_membership(new)
+        if len(cut_owner):
+            rows = np.concatenate([rows, cut_rows.astype(np.int32)])
+            vals = np.concatenate([vals, np.ones(len(cut_rows))])
+            owner = np.concatenate([owner, cut_owner])
+            order = np.argsort(owner, kind="stable")
+            rows, vals, owner = rows[order], vals[order], owner[order]
+        starts = np.searchsorted(owner, np.arange(len(new))).astype(np.int32)
+        self.position[new] = len(self.active) + np.arange(len(new))
+        self.active.extend(int(v) for v in new)
+        self.solver.addCols(len(new), self.cost[new], np.zeros(len(new)), np.ones(len(new)),
+                            len(rows), starts, rows.astype(np.int32), vals)
+
+    def _cut_membership(self, variables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in ``variables``, cut row) for every cut a new variable belongs to."""
+        if not self.cut_var:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        members = np.concatenate(self.cut_var)
+        rows = np.repeat(self.n_model_rows + np.arange(len(self.cut_var)),
+                         [len(c) for c in self.cut_var])
+        hit = np.isin(members, variables)
+        return np.searchsorted(variables, members[hit]), rows[hit]
+
+    def add_cut(self, variables: np.ndarray, upper: float) -> None:
+        """Add ``sum(x[variables]) <= upper`` (coefficient 1 on each, over global indices)."""
+        variables = np.unique(np.asarray(variables, dtype=np.int64))
+        self.add(variables)
+        local = self.position[variables].astype(np.int32)
+        self.solver.addRows(1, np.array([-np.inf]), np.array([float(upper)]), len(local),
+                            np.array([0], dtype=np.int32), local, np.ones(len(local)))
+        self.cut_var.append(variables)
+        self.cut_upper.append(float(upper))
+
+    # -- solving and reading ------------------------------------------------------------
+    def run(self, deadline: float) -> None:
+        import highspy
+
+        self.solver.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.05)))
+        self.solver.run()
+        status = self.solver.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError("LP relaxation ended with "
+                               + self.solver.modelStatusToString(status))
+
+    def x(self) -> np.ndarray:
+        """Primal values over all global variables (0 for inactive ones)."""
+        out = np.zeros(self.model.n_vars)
+        out[self.active] = np.asarray(self.solver.getSolution().col_value)[:len(self.active)]
+        return out
+
+    def duals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row duals of the model rows and of the cuts, signed for a valid Lagrangian."""
+        y = np.asarray(self.solver.getSolution().row_dual, dtype=float).copy()
+        model = self.model
+        base = y[:self.n_model_rows]
+        upper_only = np.isinf(model.row_lower) & np.isfinite(model.row_upper)
+        base[upper_only] = np.minimum(base[upper_only], 0.0)
+        cuts = np.minimum(y[self.n_model_rows:], 0.0)
+        return base, cuts
+
+    def reduced_costs(self, base: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+        """Reduced cost of every global variable, active or not."""
+        model = self.model
+        reduced = self.cost - np.bincount(model.a_col, weights=model.a_val * base[model.a_row],
+                                          minlength=model.n_vars)
+        for c, members in enumerate(self.cut_var):
+            reduced[members] -= cuts[c]
+        return reduced
+
+    def lagrangian(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """A valid lower bound, the reduced costs and the row duals of the model rows."""
+        base, cuts = self.duals()
+        reduced = self.reduced_costs(base, cuts)
+        value = float(base @ self.model.row_upper + cuts @ np.array(self.cut_upper)
+                      + np.minimum(reduced, 0.0).sum())
+        return value, reduced, base
+
+    def optimise(self, deadline: float, max_rounds: int = 60) -> None:
+        """Column generation and cover cuts until neither finds anything (or time is up)."""
+        for _ in range(max_rounds):
+            self.run(deadline)
+            base, cuts = self.duals()
+            reduced = self.reduced_costs(base, cuts)
+            if self._price(reduced):
+                self.pricing_rounds += 1
+                continue
+            x = self.x()
+            found = separate_covers(self.model, x)
+            if not found or time.perf_counter() > deadline:
+                return
+            for variables, upper in found:
+                self.add_cut(variables, upper)
+            self.cut_rounds += 1
+
+    def _price(self, reduced: np.ndarray) -> bool:
+        candidates = np.flatnonzero((self.position < 0) & (reduced < PRICE_TOLERANCE))
+        if not len(candidates):
+            return False
+        order = candidates[np.lexsort((candidates, reduced[candidates],
+                                       self.entity[candidates]))]
+        entity = self.entity[order]
+        first = np.searchsorted(entity, entity, side="left")
+        rank = np.arange(len(order)) - first
+        self.add(order[rank < ADD_PER_ENTITY])
+        return True
