@@ -242,7 +242,7 @@ def _provider_names(ctx: Context) -> list[Issue]:
 
 def _unknown_ids(ctx: Context, role: str, column: str, known: pd.Series, what: str) -> list[Issue]:
     ids = ctx.table(role)[column]
-    unknown = ids.notna() & ~ids.isin(set(known.dropna()))
+    unknown = ids.notna() & ~ids.isin(known.dropna().to_numpy(dtype=object))
     return [ctx.issue(role, index, column, f"no {what} has this id", f"unknown_{what}")
             for index in ids.index[unknown.to_numpy()]]
 
