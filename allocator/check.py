@@ -44,7 +44,7 @@ EARTH_RADIUS_MILES = 3958.8
 #: the haversine, so a unit exactly at a cap (as the user computed it) stays allowed.
 MILES_TOLERANCE = 1e-9
 UNPLACED = "unplaced"
-#: Contract columns of allocation.csv that this checker compares with its own reading.
+#: Contract columns of allocation.csv compared with this module's own reading of them.
 CHECKED_COLUMNS = ("provider_id", "setting", "route", "place_code", "place_provider",
                    "weekly_cost", "objective_cost", "distance_miles", "in_borough", "approvals")
 
@@ -257,6 +257,15 @@ def expected_approvals(child: Row, option: Option, inputs: Inputs) -> set[str]:
 # --------------------------------------------------------------------------- the whole market
 
 @dataclass(frozen=True)
+class Violation:
+    """One broken rule: the child (or ``;``-joined children), the rule's name, and what."""
+
+    child_id: str
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Market:
     """The validated inputs as plain rows keyed by id: what the whole-allocation checks read."""
 
@@ -382,22 +391,13 @@ def shared_violations(assignment: Mapping[str, str], market: Market) -> list[Vio
 
 # ------------------------------------------------------------------------- the whole allocation
 
-@dataclass(frozen=True)
-class Violation:
-    """One broken rule: the child (or ``;``-joined children), the rule's name, and what."""
-
-    child_id: str
-    rule: str
-    message: str
-
-
 @dataclass
 class CheckReport:
     """Every violation found, and the objective recomputed from the inputs (pence)."""
 
     violations: list[Violation] = field(default_factory=list)
     objective_pence: int = 0
-    skipped_columns: tuple[str, ...] = ()
+    skipped_columns: tuple[str, ...] = ()  # contract columns the table lacks
 
     @property
     def ok(self) -> bool:
@@ -407,13 +407,107 @@ class CheckReport:
         return {v.rule for v in self.violations}
 
     def text(self) -> str:
-        head = (f"OK: every hard rule holds; objective £{self.objective_pence / 100:,.2f}"
-                if self.ok else f"{len(self.violations)} violation(s); objective "
-                f"£{self.objective_pence / 100:,.2f}")
-        lines = [head] + [f"{v.child_id}: {v.rule}: {v.message}" for v in self.violations]
+        pounds = f"£{self.objective_pence / 100:,.2f}"
+        lines = [f"OK: every hard rule holds; objective {pounds}" if self.ok else
+                 f"{len(self.violations)} violation(s); objective {pounds}"]
+        lines += [f"{v.child_id}: {v.rule}: {v.message}" for v in self.violations]
         if self.skipped_columns:
             lines.append("not checked (column absent): " + ", ".join(self.skipped_columns))
         return "\n".join(lines)
+
+
+def check_allocation(table: pd.DataFrame, inputs: Inputs) -> CheckReport:
+    """Verify an allocation table (one row per child) against every rule of the contract.
+
+    ``table`` may be the engine's typed DataFrame or a CSV read as text. ``child_id`` and
+    ``option`` are required; the other contract columns are compared where present.
+    Violations of the columns are named ``column:<name>``.
+    """
+    for column in ("child_id", "option"):
+        if column not in table.columns:
+            raise InputError([Issue("allocation", 1, column, "required column is missing",
+                                    "missing_column")])
+    market = Market.of(inputs)
+    report = CheckReport(skipped_columns=tuple(c for c in CHECKED_COLUMNS
+                                               if c not in table.columns))
+    found = report.violations
+    seen = Counter(_text(c) for c in table["child_id"])
+    found += [Violation(c, "duplicate_child", f"appears {n} times") for c, n in seen.items()
+              if n > 1 and c in market.children]
+    found += [Violation(c, "missing_child", "referred but not in the allocation")
+              for c in market.children if c not in seen]
+    assignment: dict[str, str] = {}
+    for row in table.to_dict("records"):
+        cid, label = _text(row["child_id"]), _text(row["option"])
+        if cid not in market.children:
+            found.append(Violation(cid, "unknown_child", "not in the referrals"))
+        elif not market.known(label):
+            found.append(Violation(cid, "unknown_option", f"no unit or fallback {label!r}"))
+        elif cid not in assignment:
+            assignment[cid] = label
+            rule = market.rule(cid, label)
+            if rule is not None:
+                found.append(Violation(cid, rule, f"{label} breaks the {rule} rule"))
+            for name, want in expected_row(cid, label, market).items():
+                if name in row and not _agrees(name, row[name], want):
+                    found.append(Violation(cid, f"column:{name}", f"{name} is "
+                                           f"{_text(row[name])!r}, expected {_show(want)}"))
+    found += shared_violations(assignment, market)
+    report.objective_pence = sum(market.cost(c, o) for c, o in assignment.items()) + (
+        market.split_pence() * len(split_groups(assignment, market)))
+    return report
+
+
+def expected_row(child_id: str, label: str, market: Market) -> dict[str, Any]:
+    """What the contract says each of :data:`CHECKED_COLUMNS` holds in a child's row.
+
+    Money is in pence; ``distance_miles`` and ``in_borough`` are None when unplaced, and a
+    fallback's provider and ``place_provider`` are blank: the purchasing system finds them.
+    """
+    inputs, child, option = market.inputs, market.children[child_id], market.option(label)
+    offer = market.offer(child_id, label)
+    setting = route = provider = place_provider = ""
+    distance: float | None = None
+    in_borough: bool | None = None
+    if isinstance(option, Fallback):
+        setting, route = option.setting.value, option.route.value
+        distance, in_borough = option.distance_miles, False
+    elif option is not None:
+        setting, route, provider = option["setting"], option["route"], option["provider_id"]
+        place_provider = option.get("ownership") or "PR4"
+        distance, in_borough = home_miles(child, option), not where(option, inputs)[0]
+    return {
+        "provider_id": provider, "setting": setting, "route": route,
+        "place_code": getattr(inputs.policy.place_codes, setting).value if setting else "",
+        "place_provider": place_provider,
+        "weekly_cost": round(price_paid(child, option, offer, inputs) * 100),
+        "objective_cost": option_cost(child, option, offer, inputs),
+        "distance_miles": distance, "in_borough": in_borough,
+        "approvals": expected_approvals(child, option, inputs),
+    }
+
+
+def _agrees(name: str, given: Any, want: Any) -> bool:
+    """A cell against the expected value: money to the penny, miles to 2 decimals."""
+    if name in ("weekly_cost", "objective_cost"):
+        pounds = _number(given)
+        return pounds is not None and abs(pounds * 100 - want) <= 0.5 + 1e-6
+    if name == "distance_miles":
+        value = _number(given)
+        return value is None if want is None else (
+            value is not None and abs(value - want) <= 0.005 + 1e-6)
+    if name == "in_borough":
+        return _flag(given) == want
+    if name == "approvals":
+        return items(_text(given)) == want
+    return _text(given) == want
+
+
+def _show(want: Any) -> str:
+    if isinstance(want, set):
+        return ";".join(sorted(want)) or "(none)"
+    return f"{want / 100:.2f}" if isinstance(want, int) and not isinstance(want, bool) else (
+        repr(want))
 
 
 def _text(value: Any) -> str:
@@ -436,110 +530,15 @@ def _flag(value: Any) -> bool | None:
     return None if not text else text in ("true", "yes", "1", "y", "1.0")
 
 
-def check_allocation(table: pd.DataFrame, inputs: Inputs) -> CheckReport:
-    """Verify an allocation table (one row per child) against every rule of the contract.
-
-    ``table`` may be the engine's typed DataFrame or a CSV read as text. ``child_id`` and
-    ``option`` are required; the other contract columns are compared where present.
-    """
-    for column in ("child_id", "option"):
-        if column not in table.columns:
-            raise InputError([Issue("allocation", 1, column, "required column is missing",
-                                    "missing_column")])
-    market = Market.of(inputs)
-    report = CheckReport(skipped_columns=tuple(c for c in CHECKED_COLUMNS
-                                               if c not in table.columns))
-    found = report.violations
-    seen = Counter(_text(c) for c in table["child_id"])
-    found += [Violation(c, "duplicate_child", f"appears {n} times") for c, n in seen.items()
-              if n > 1 and c in market.children]
-    found += [Violation(c, "missing_child", "referred but not in the allocation")
-              for c in market.children if c not in seen]
-    assignment: dict[str, str] = {}
-    for row in table.to_dict("records"):
-        cid, label = _text(row["child_id"]), _text(row["option"])
-        if cid not in market.children:
-            found.append(Violation(cid, "unknown_child", "not in the referrals"))
-            continue
-        if not market.known(label):
-            found.append(Violation(cid, "unknown_option", f"no unit or fallback {label!r}"))
-            continue
-        if cid in assignment:
-            continue
-        assignment[cid] = label
-        rule = market.rule(cid, label)
-        if rule is not None:
-            found.append(Violation(cid, rule, f"{label} breaks the {rule} rule"))
-        found += _column_violations(cid, label, row, market)
-    found += shared_violations(assignment, market)
-    placed_cost = sum(market.cost(c, label) for c, label in assignment.items())
-    report.objective_pence = placed_cost + market.split_pence() * len(
-        split_groups(assignment, market))
-    return report
-
-
-def _column_violations(cid: str, label: str, row: Row, market: Market) -> list[Violation]:
-    """The table's own columns against what the contract says they must hold."""
-    inputs = market.inputs
-    child, option = market.children[cid], market.option(label)
-    offer = market.offer(cid, label)
-    setting = route = provider = place_provider = ""
-    distance: float | None = None
-    in_borough: bool | None = None
-    if isinstance(option, Fallback):
-        setting, route = option.setting.value, option.route.value
-        distance, in_borough = option.distance_miles, False
-    elif option is not None:
-        setting, route, provider = option["setting"], option["route"], option["provider_id"]
-        place_provider = option.get("ownership") or "PR4"
-        distance = home_miles(child, option)
-        in_borough = not where(option, inputs)[0]
-    code = getattr(inputs.policy.place_codes, setting).value if setting else ""
-    expected_text = {"provider_id": provider, "setting": setting, "route": route,
-                     "place_code": code, "place_provider": place_provider}
-    found = [Violation(cid, f"column:{name}", f"{name} is {_text(row[name])!r}, expected "
-                                              f"{want!r}")
-             for name, want in expected_text.items()
-             if name in row and _text(row[name]) != want]
-    money = {"weekly_cost": round(price_paid(child, option, offer, inputs) * 100),
-             "objective_cost": option_cost(child, option, offer, inputs)}
-    for name, pence in money.items():
-        if name in row:
-            given = _number(row[name])
-            if given is None or abs(given * 100 - pence) > 0.5 + 1e-6:
-                found.append(Violation(cid, f"column:{name}", f"{name} is {row[name]!r}, "
-                                                              f"expected {pence / 100:.2f}"))
-    if "distance_miles" in row:
-        given = _number(row["distance_miles"])
-        wrong = (given is not None) if distance is None else (
-            given is None or abs(given - distance) > 0.005 + 1e-6)
-        if wrong:
-            found.append(Violation(cid, "column:distance_miles",
-                                   f"distance_miles is {row['distance_miles']!r}, expected "
-                                   f"{'' if distance is None else f'{distance:.2f}'}"))
-    if "in_borough" in row and _flag(row["in_borough"]) != in_borough:
-        found.append(Violation(cid, "column:in_borough",
-                               f"in_borough is {row['in_borough']!r}, expected {in_borough}"))
-    if "approvals" in row:
-        given_set = items(_text(row["approvals"]))
-        want_set = expected_approvals(child, option, inputs)
-        if given_set != want_set:
-            found.append(Violation(cid, "column:approvals",
-                                   f"approvals are {sorted(given_set)}, expected "
-                                   f"{sorted(want_set)}"))
-    return found
-
-
 def read_allocation(source: str | Path) -> pd.DataFrame:
     """Read an ``allocation.csv`` (or its ``.xlsx``/``.parquet`` twin) as text cells."""
     path = Path(source)
     if not path.is_file():
         raise InputError([Issue(str(source), None, None, "file not found", "file")])
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".parquet":
+        if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path).astype(object)
-        if suffix in (".xlsx", ".xlsm"):
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
             sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
             return sheets.get("allocation", next(iter(sheets.values())))
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
