@@ -106,6 +106,9 @@ def _date(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Seri
     # trailing midnight time some exports add, nothing looser: 01/02/2010 is ambiguous.
     cleaned = text.str.replace(r"[T ]00:00(:00(\.0+)?)?$", "", regex=True)
     stamps = pd.to_datetime(cleaned.where(~blank, None), format="%Y-%m-%d", errors="coerce")
+    # pandas 3 parses any year 1-9999 (in microseconds); the tables hold nanoseconds, which
+    # end in 1677 and 2262. A date outside them is a slip of the keyboard, not a birthday.
+    stamps = stamps.where((stamps >= pd.Timestamp.min) & (stamps <= pd.Timestamp.max))
     bad = stamps.isna().to_numpy()
     return stamps.astype("datetime64[ns]"), bad, f"expected {spec.expected()}"
 

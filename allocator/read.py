@@ -75,16 +75,25 @@ def read_table(source: str | Path | pd.DataFrame, role: str) -> RawTable:
     except pd.errors.EmptyDataError:
         raise InputError([Issue(label, None, None, "the file is empty", "file")]) from None
     except pd.errors.ParserError as exc:
-        where = re.search(r"line (\d+)", str(exc))
-        row = int(where.group(1)) if where else None
-        raise InputError([Issue(label, row, None,
-                                "malformed CSV (a row has more cells than the header)",
-                                "file")]) from None
+        raise InputError([_csv_parser_issue(label, str(exc))]) from None
     except Exception as exc:
         raise InputError([Issue(label, None, None,
                                 f"cannot read this {kind} file ({type(exc).__name__})",
                                 "file")]) from None
     return _finish(RawTable(role, label, frame, sha256=file_sha256(path)))
+
+
+def _csv_parser_issue(label: str, error: str) -> Issue:
+    """Say what pandas' tokenizer found, at the file's line (which is the spreadsheet row)."""
+    cells = re.search(r"Expected \d+ fields in line (\d+)", error)
+    if cells:
+        return Issue(label, int(cells.group(1)), None,
+                     "malformed CSV (a row has more cells than the header)", "file")
+    quote = re.search(r"EOF inside string starting at row (\d+)", error)
+    if quote:  # pandas counts these rows from 0
+        return Issue(label, int(quote.group(1)) + 1, None,
+                     "malformed CSV (a quote opened here is never closed)", "file")
+    return Issue(label, None, None, "malformed CSV (cannot split it into cells)", "file")
 
 
 def _finish(table: RawTable) -> RawTable:

@@ -52,6 +52,10 @@ BAD_CELLS = [
      "found '2026-02-30'"),
     ("units", "available_from", "next week", "expected a date written YYYY-MM-DD, "
      "found 'next week'"),
+    ("units", "admitted_date", "0025-04-01", "expected a date written YYYY-MM-DD, "
+     "found '0025-04-01'"),
+    ("units", "available_from", "9999-12-31", "expected a date written YYYY-MM-DD, "
+     "found '9999-12-31'"),
     # code
     ("referrals", "sex", "X", "expected one of M, F, found 'X'"),
     ("referrals", "staffing", "4:1", "expected one of standard, 1:1, 2:1, 3:1, found '4:1'"),

@@ -110,6 +110,31 @@ def test_a_row_with_more_cells_than_the_header_is_named(collect_issues: CollectI
         ("units.csv", 3, None, "malformed CSV (a row has more cells than the header)", "error")]
 
 
+def test_an_unclosed_quote_is_named_at_its_row(collect_issues: CollectIssues, tmp_path: Path,
+                                               units_frame: pd.DataFrame) -> None:
+    lines = _csv_text(units_frame).splitlines()
+    lines[2] = lines[2].replace("Mersey Fostering", '"Mersey Fostering', 1)
+    path = tmp_path / "units.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _where(collect_issues(units=path)) == [
+        ("units.csv", 3, None, "malformed CSV (a quote opened here is never closed)", "error")]
+
+
+def test_a_quoted_cell_may_hold_commas_and_line_breaks(collect_issues: CollectIssues,
+                                                       units_frame: pd.DataFrame) -> None:
+    units_frame.loc[0, "provider_name"] = "Seaview Care, Ltd\n(trading as Seaview)"
+    units_frame.loc[2, "vacancies"] = "-1"
+    assert _where(collect_issues(units=units_frame)) == [
+        ("units.csv", 4, "vacancies", "must be at least 0, found -1", "error")]
+
+
+def test_a_file_that_is_not_a_workbook_is_named(collect_issues: CollectIssues,
+                                                tmp_path: Path) -> None:
+    (tmp_path / "units.xlsx").write_text("unit_id\nU01\n", encoding="utf-8")
+    assert _where(collect_issues(units=tmp_path / "units.xlsx")) == [
+        ("units.xlsx", None, None, "cannot read this xlsx file (BadZipFile)", "error")]
+
+
 def test_every_unreadable_file_is_reported_at_once(collect_issues: CollectIssues,
                                                    tmp_path: Path) -> None:
     (tmp_path / "referrals.csv").write_bytes(b"")
