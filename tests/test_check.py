@@ -160,12 +160,15 @@ def test_engine_allocation_checks_clean(small_result: AllocationResult) -> None:
     assert report.objective_pence == round(small_result.summary["objective"] * 100)
 
 
-def test_written_csv_checks_clean(small_result: AllocationResult, tmp_path: Path) -> None:
+def test_written_csv_and_workbook_check_clean(small_result: AllocationResult,
+                                               tmp_path: Path) -> None:
     small_result.write(tmp_path / "out")
-    table = read_allocation(tmp_path / "out" / "allocation.csv")
-    assert set(table.map(type).stack()) == {str}
-    report = check_allocation(table, small_result.inputs)
-    assert report.ok, report.text()
+    for name in ("allocation.csv", "allocation.xlsx"):
+        table = read_allocation(tmp_path / "out" / name)
+        assert set(table.map(type).stack()) == {str}
+        report = check_allocation(table, small_result.inputs)
+        assert report.ok, report.text()
+        assert report.skipped_columns == ()
 
 
 @pytest.mark.parametrize(("column", "value"), [
