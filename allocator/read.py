@@ -142,7 +142,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    table = pq.ParquetFile(path).read()  # not read_table: its dataset API rejects repeated names
     metadata = table.schema.pandas_metadata or {}
     index_columns = [c for c in metadata.get("index_columns", []) if isinstance(c, str)]
     return _arrow_to_text(table.drop_columns(index_columns))
@@ -197,26 +197,31 @@ def _typed_frame_to_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Write each typed column of a caller's DataFrame as the text a CSV would hold."""
     import pyarrow as pa
 
-    out: dict[str, np.ndarray] = {}
-    for name in frame.columns:
-        column = frame[name]
+    texts = []
+    for position in range(frame.shape[1]):  # by position: names may repeat
+        column = frame.iloc[:, position]
         try:
             array = pa.array(column, from_pandas=True)  # Arrow-backed columns: chunked
         except (pa.ArrowException, TypeError, ValueError):
             # Mixed Python objects in one column: rare, and only from a notebook's frame.
             text = np.array([_cell_text(v) for v in column.to_numpy(dtype=object)], dtype=object)
             text[column.isna().to_numpy()] = ""
-            out[str(name)] = text
+            texts.append(text)
             continue
-        out[str(name)] = _arrow_column_text(array)
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)), dtype=object)
+        texts.append(_arrow_column_text(array))
+    return _text_frame(texts, [str(name) for name in frame.columns], len(frame))
 
 
 def _arrow_to_text(table: Any) -> pd.DataFrame:
     """Every column of a pyarrow table as text cells, vectorised with pyarrow compute."""
-    out = {str(name): _arrow_column_text(table.column(i))
-           for i, name in enumerate(table.column_names)}
-    return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows), dtype=object)
+    texts = [_arrow_column_text(table.column(i)) for i in range(table.num_columns)]
+    return _text_frame(texts, [str(name) for name in table.column_names], table.num_rows)
+
+
+def _text_frame(texts: list[np.ndarray], names: list[str], rows: int) -> pd.DataFrame:
+    frame = pd.DataFrame(dict(enumerate(texts)), index=pd.RangeIndex(rows), dtype=object)
+    frame.columns = names
+    return frame
 
 
 def _arrow_column_text(column: Any) -> np.ndarray:

@@ -179,6 +179,25 @@ def test_headers_are_normalised(collect_issues: CollectIssues, referrals_frame: 
     assert inputs.referrals["child_id"].tolist() == ["C001", "C002", "C003", "C004"]
 
 
+def test_a_repeated_column_in_a_dataframe_or_parquet_file_is_an_error(
+        collect_issues: CollectIssues, tmp_path: Path, referrals_frame: pd.DataFrame,
+        units_frame: pd.DataFrame, as_of: date) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    doubled = pd.concat([units_frame, units_frame[["vacancies"]]], axis=1)
+    parquet = tmp_path / "units.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array(doubled.iloc[:, i].tolist())
+                                         for i in range(doubled.shape[1])],
+                                        names=list(doubled.columns)), parquet)
+    with pytest.raises(InputError) as caught:
+        load_inputs(referrals_frame, doubled, as_of=as_of)
+    assert _where(caught.value.issues) == [
+        ("units", 1, "vacancies", "the column appears 2 times", "error")]
+    assert _where(collect_issues(units=parquet)) == [
+        ("units.parquet", 1, "vacancies", "the column appears 2 times", "error")]
+
+
 def test_an_unknown_column_is_a_warning_and_never_reaches_the_table(
         collect_issues: CollectIssues, tmp_path: Path, referrals_frame: pd.DataFrame,
         units_frame: pd.DataFrame, as_of: date) -> None:
