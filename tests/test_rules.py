@@ -240,6 +240,16 @@ def test_fallback_capacity() -> None:
         "fallback_capacity"}
 
 
+def test_fallback_without_capacity_is_never_used() -> None:
+    """A fallback with capacity 0 is closed: no child takes it, and the runner-up search,
+    which prices it as an alternative, must not choke on it (found by the property tests)."""
+    closed = {"fallbacks": [dict(FALLBACKS_OF_ONE["fallbacks"][0], capacity=0)]}
+    result = run(two_children(), [unit("A")], policy=closed)
+    assert sorted(options_of(result.allocation).values()) == ["A", "unplaced"]
+    assert check_table({"C1": "A", "C2": "fallback:lcr:residential"},
+                       result.inputs).rules() == {"fallback_capacity"}
+
+
 def siblings(keep: tuple[str, str] = ("", ""), **cells: Any) -> list[dict]:
     return [child("C1", sibling_group="S", keep_together=keep[0], **cells),
             child("C2", sibling_group="S", keep_together=keep[1], **cells)]
