@@ -88,7 +88,7 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
     problem = build_problem(inputs)
     baseline = greedy_solution(problem.model, problem.children)
     solution = baseline if method == "greedy" else solve(problem.model, problem.children,
-                                                         solve_settings)
+                                                         solve_settings, baseline)
     mark = time.perf_counter()
     runner = runner_ups(problem.model, solution, solve_settings.seed) if explain else {}
     table = allocation_table(problem, solution, runner)

@@ -26,7 +26,7 @@ ALLOCATION_COLUMNS = [
 ]
 #: Columns we add after the contract's own: carried-through codes and the "why not" counts.
 EXTRA_COLUMNS = ["sibling_group", "urgency", "legal_status", "category_of_need",
-                 "next_best_extra", "eligible_options", "excluded_by"]
+                 "next_best_extra", "next_best_proven", "eligible_options", "excluded_by"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,6 @@ def allocation_table(problem: Problem, solution: Solution,
     policy = inputs.policy
     place = placements(problem, solution)
     m, F = un.m, len(policy.fallbacks)
-    model = problem.model
     rows = []
     member_cost = _member_costs(problem, place)
     units_eligible = np.bincount(elig.child, minlength=ch.n)
@@ -113,14 +112,8 @@ def allocation_table(problem: Problem, solution: Solution,
         row["objective_cost"] = member_cost[i] / 100
         row["approvals"] = ";".join(approvals)
         runner = runner_up.get(int(place.entity[i]))
-        if runner is not None and runner.column >= 0:
-            label = option_label(problem, int(model.col_option[runner.column]))
-            sign = "+" if runner.extra >= 0 else "-"
-            row["next_best"] = f"{label} ({sign}{_money(abs(runner.extra))} a week in total)"
-            row["next_best_extra"] = runner.extra / 100
-        else:
-            row["next_best"] = ""
-            row["next_best_extra"] = None
+        row["next_best"], row["next_best_extra"], row["next_best_proven"] = _next_best(
+            problem, runner)
         row["eligible_options"] = int(eligible_count[i])
         row["excluded_by"] = _excluded_text(elig.excluded[i])
         row["reason"] = _reason(problem, place, i, runner, int(cheaper[i]),
@@ -133,6 +126,21 @@ def allocation_table(problem: Problem, solution: Solution,
     table["legal_status"] = ref["legal_status"].to_numpy()
     table["category_of_need"] = ref["category_of_need"].to_numpy()
     return table[ALLOCATION_COLUMNS + EXTRA_COLUMNS]
+
+
+def _next_best(problem: Problem, runner: RunnerUp | None) -> tuple[str, float | None,
+                                                                  bool | None]:
+    """``next_best`` text, its extra cost in pounds, and whether it is proven least."""
+    if runner is None or runner.column < 0:
+        return "", None, None
+    label = option_label(problem, int(problem.model.col_option[runner.column]))
+    if runner.extra < 0 and not runner.proven:
+        return f"{label} (extra cost not measured)", None, False
+    sign = "+" if runner.extra >= 0 else "-"
+    text = f"{label} ({sign}{_money(abs(runner.extra))} a week in total"
+    text += ")" if runner.proven else "; a re-allocation at this cost exists, a cheaper one " \
+                                      "was not ruled out)"
+    return text, runner.extra / 100, runner.proven
 
 
 def _member_costs(problem: Problem, place: Placement) -> np.ndarray:
@@ -209,7 +217,7 @@ def _reason(problem: Problem, place: Placement, i: int, runner: RunnerUp | None,
             f"{miles:.1f} miles from home)"
     if cheaper == 0:
         return f"Placed{together} in {where}: the lowest-cost of its eligible options."
-    extra = "" if runner is None or runner.column < 0 else (
+    extra = "" if runner is None or runner.column < 0 or not runner.proven else (
         f"; the next best choice would cost the allocation {_money(max(runner.extra, 0))} "
         "a week more")
     return (f"Placed{together} in {where}: best for the whole allocation, as {cheaper} "

@@ -1,126 +1,269 @@
 """The runner-up for each placement, and what it would cost the whole allocation: measured.
 
-"Why not the other unit?" deserves a number, not a guess. For an entity (a child, or a
-sibling group kept together) we force each alternative column in turn and re-solve the whole
-allocation; the increase in the optimal total is what choosing that alternative would cost.
-Re-solves are warm-started dual simplex on the LP relaxation (integral for most forcings on
-this transportation-like model) and a MIP only when the forced LP is fractional.
+"Why not the other unit?" deserves a number, not a guess. Forcing a child into another
+option sets off a chain: the child it displaces moves to its next choice, which displaces
+another, until someone reaches a free place (or the place the first child left). For the
+children who can move freely (no sibling group, conflict, enhanced staffing or multi-place
+offer) that chain is a shortest path between *options*, where moving child ``e2`` from
+option ``o`` to ``o2`` costs ``cost(e2, o2) - cost(e2, o)``:
 
-Candidates are tried in order of a valid lower bound on their increase (the reduced cost
-less the optimality gap of the LP bound), and the search stops as soon as no untried
-candidate can beat the best measured one, so the runner-up is proven, not just sampled.
+    extra(e -> o') = cost(e, o') - cost(e, o*) + min(dist(o' -> free place), dist(o' -> o*))
+
+``dist(. -> free place)`` is one label-correcting pass for all options; ``dist(o' -> o*)`` is
+one Dijkstra per full option ``o*``, on weights made non-negative by the first distances and
+stopped as soon as it cannot beat them. For a model that is only such children, this *is*
+the forced re-optimisation, so the figure is exact. When sibling groups, conflicts or staff
+rows are present, the chain is one feasible re-allocation, an upper bound; the runner-up's
+figure is then checked by re-solving the whole model with that option forced (warm LP, and
+the MIP if the LP is fractional), and marked proven when the search is complete.
+
+The effort is a *count* of forced re-solves (``max_forced``), never wall-clock time, so the
+same inputs always give the same explanations, byte for byte. Runner-ups left unmeasured
+when the count runs out keep their chain figure (a feasible re-allocation's exact cost, so
+an upper bound) and are marked unproven.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.model import Model
-from allocator.solve import Solution, _highs, _lagrangian, _sign_duals, objective_of
+from allocator.greedy import entity_columns
+from allocator.model import SINGLE, Model
+from allocator.solve import Solution
 
-#: Most alternatives measured for one entity before settling for the best measured so far.
-MAX_TRIES = 12
+UNSET = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
 class RunnerUp:
     column: int  # -1 when the entity had no other option
     extra: int  # pence the whole allocation would cost more
-    proven: bool  # no untried alternative could have cost less
+    proven: bool  # the figure is the exact forced optimum for that option
 
 
-class ForcedSolver:
-    """Re-solve the allocation with one column forced to 1, reusing one HiGHS instance."""
-
-    def __init__(self, model: Model, seed: int, optimum: int):
-        import highspy
-
-        self.model = model
-        self.optimum = optimum
-        self.solver = _highs(model, seed)
-        self.solver.run()
-        if self.solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError("LP relaxation could not be solved for explanations")
-        self.duals = _sign_duals(model, np.asarray(self.solver.getSolution().row_dual))
-        self.bound, self.reduced = _lagrangian(model, self.duals)
-        self.basis = self.solver.getBasis()
-
-    def forced_optimum(self, column: int) -> int:
-        """The optimal total with ``column`` forced to 1 (pence)."""
-        import highspy
-
-        solver = self.solver
-        index = np.array([column], dtype=np.int32)
-        solver.changeColsBounds(1, index, np.ones(1), np.ones(1))
-        try:
-            solver.setBasis(self.basis)
-            solver.run()
-            status = solver.getModelStatus()
-            if status == highspy.HighsModelStatus.kInfeasible:
-                return np.iinfo(np.int64).max
-            x = np.asarray(solver.getSolution().col_value)
-            if np.all(np.minimum(np.abs(x), np.abs(1 - x)) < 1e-7):
-                k = self.model.n_columns
-                return objective_of(self.model, np.flatnonzero(x[:k] > 0.5),
-                                    (x[k:] > 0.5).astype(np.int64))
-            return self._forced_mip(column)
-        finally:
-            solver.changeColsBounds(1, index, np.zeros(1), np.ones(1))
-
-    def _forced_mip(self, column: int) -> int:
-        import highspy
-
-        model = self.model
-        mip = _highs(model, 0)
-        n = model.n_vars
-        mip.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                  np.full(n, highspy.HighsVarType.kInteger))
-        mip.changeColsBounds(1, np.array([column], dtype=np.int32), np.ones(1), np.ones(1))
-        mip.setOptionValue("mip_rel_gap", 0.0)
-        mip.setOptionValue("mip_abs_gap", 0.99)
-        mip.setOptionValue("time_limit", 30.0)
-        mip.run()
-        if not mip.getSolution().value_valid:
-            return np.iinfo(np.int64).max
-        x = np.asarray(mip.getSolution().col_value)
-        k = model.n_columns
-        return objective_of(model, np.flatnonzero(x[:k] > 0.5), (x[k:] > 0.5).astype(np.int64))
+#: Most alternatives measured exactly for one entity before settling for the best so far.
+MAX_FORCED = 8
+#: A forced re-solve that takes this long is abandoned (a guard, not a budget: normal
+#: re-solves take milliseconds, so the limit never decides a result on a healthy run).
+FORCED_SAFETY_S = 60.0
 
 
 def runner_ups(model: Model, solution: Solution, seed: int,
-               entities: np.ndarray | None = None) -> dict[int, RunnerUp]:
-    """The measured runner-up of every entity (or of ``entities``)."""
-    from allocator.greedy import entity_columns
+               max_forced: int = 200) -> dict[int, RunnerUp]:
+    """The runner-up of every entity that holds a chosen column.
 
-    chosen = np.zeros(model.n_columns, dtype=bool)
-    chosen[solution.columns] = True
-    forced = ForcedSolver(model, seed, solution.objective)
-    slack = max(0.0, solution.objective - forced.bound)
+    Where the displacement chain is exact (no side rules anywhere) it decides alone.
+    Otherwise alternatives are measured by forced re-solves in order of their chain (or
+    price) estimate, and the search stops when no untried alternative's Lagrangian lower
+    bound could beat the best measured; ``proven`` says it stopped for that reason.
+    """
+    chosen_of = np.full(model.n_entities, -1, dtype=np.int64)
+    chosen_of[model.col_entity[solution.columns]] = solution.columns
     by_entity, ptr = entity_columns(model)
+    movable = _movable(model)
+    chain = _chain_extras(model, solution, chosen_of, movable)
+    pure = bool(movable.all()) and len(model.split_group) == 0
     out: dict[int, RunnerUp] = {}
-    wanted = np.arange(model.n_entities) if entities is None else entities
-    for e in wanted:
+    forced: ForcedSolver | None = None
+    for e in np.flatnonzero(chosen_of >= 0):
         columns = by_entity[ptr[e]:ptr[e + 1]]
-        # For a group that was split, every together column is an alternative.
-        others = columns[~chosen[columns]]
+        others = columns[columns != chosen_of[e]]
         if not len(others):
             out[int(e)] = RunnerUp(-1, 0, True)
             continue
-        lower = np.maximum(forced.reduced[others] - slack, 0.0)
-        order = np.lexsort((others, lower))
-        best_col, best_extra = -1, np.iinfo(np.int64).max
-        proven = True
-        for tried, position in enumerate(order):
-            if lower[position] >= best_extra:
-                break
-            if tried == MAX_TRIES:
-                proven = False
-                break
-            col = int(others[position])
-            extra = forced.forced_optimum(col) - solution.objective
-            if extra < best_extra or (extra == best_extra and col < best_col):
-                best_col, best_extra = col, extra
-        out[int(e)] = RunnerUp(best_col, int(best_extra), proven)
+        estimate = chain[others] if movable[e] else np.full(len(others), np.inf)
+        estimate = np.where(np.isfinite(estimate), estimate,
+                            model.col_cost[others] - model.col_cost[chosen_of[e]])
+        order = others[np.lexsort((others, estimate))]
+        if pure:
+            out[int(e)] = RunnerUp(int(order[0]), round(chain[order[0]]), True)
+            continue
+        if forced is not None and forced.solves >= max_forced:
+            out[int(e)] = _unmeasured(order[0], chain, movable[e])
+            continue
+        if forced is None:
+            forced = ForcedSolver(model, seed, solution.objective)
+        found = forced.runner_up(order, max_forced)
+        out[int(e)] = found or _unmeasured(order[0], chain, movable[e])
     return out
+
+
+def _unmeasured(column: int, chain: np.ndarray, movable: bool) -> RunnerUp:
+    """Out of time: the chain estimate where there is one (a feasible re-allocation)."""
+    value = chain[column] if movable else np.inf
+    return RunnerUp(int(column), round(value) if np.isfinite(value) else -1, False)
+
+
+def _movable(model: Model) -> np.ndarray:
+    """Entities whose moves are plain network moves: single, unconflicted, standard staff."""
+    movable = model.entity_kind == SINGLE
+    child = model.entity_children[model.entity_ptr[:-1]]
+    conflicted = np.zeros(model.n_children, dtype=bool)
+    conflicted[model.conflicts.reshape(-1)] = True
+    movable &= ~conflicted[child]
+    has_staff = np.zeros(model.n_entities, dtype=bool)
+    has_staff[model.col_entity[model.col_staff > 0]] = True
+    big = np.zeros(model.n_entities, dtype=bool)
+    big[model.col_entity[model.col_use > 1]] = True
+    return movable & ~has_staff & ~big
+
+
+def _room(model: Model, columns: np.ndarray) -> np.ndarray:
+    """Places left at each option (units, fallbacks, unplaced) after ``columns``."""
+    m, F = model.n_units, model.n_fallbacks
+    size = m + F + 1
+    option = model.col_option[columns]
+    used = np.bincount(option, weights=model.col_use[columns], minlength=size)
+    heads = np.bincount(option, weights=model.col_heads[columns], minlength=size)
+    big = float(2**40)
+    limit_admissions = np.where(model.max_new < 0, big, model.max_new)
+    room = np.full(size, big)
+    room[:m] = np.minimum(model.vacancies - used[:m], limit_admissions - heads[:m])
+    room[m:m + F] = np.where(model.fallback_capacity < 0, big,
+                             model.fallback_capacity - heads[m:m + F])
+    return room
+
+
+def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
+                  movable: np.ndarray) -> np.ndarray:
+    """Per column of a movable entity: the extra cost of forcing it, by displacement chain."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    nodes = model.n_units + model.n_fallbacks + 1
+    extras = np.full(model.n_columns, np.inf)
+    cols = np.flatnonzero(movable[model.col_entity] & (model.col_use <= 1))
+    cols = cols[chosen_of[model.col_entity[cols]] >= 0]
+    if not len(cols):
+        return extras
+    current = chosen_of[model.col_entity[cols]]
+    src = model.col_option[current]
+    dst = model.col_option[cols]
+    weight = (model.col_cost[cols] - model.col_cost[current]).astype(float)
+    edge = cols != current
+    src, dst, weight = src[edge], dst[edge], weight[edge]
+    # Keep the cheapest edge per (from, to) pair.
+    order = np.lexsort((weight, dst, src))
+    src, dst, weight = src[order], dst[order], weight[order]
+    first = np.ones(len(src), dtype=bool)
+    first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+    src, dst, weight = src[first], dst[first], weight[first]
+    free = _room(model, solution.columns) >= 1
+    to_free = _distance_to_free(nodes, src, dst, weight, free)
+    if to_free is None:  # pragma: no cover - only for a non-optimal (time-limited) solution
+        return extras
+    # Reversed graph with non-negative reduced weights, for dist(o' -> o*).
+    reduced = np.maximum(weight + to_free[dst] - to_free[src], 0.0)
+    reverse = csr_matrix((reduced, (dst, src)), shape=(nodes, nodes))
+    base = model.col_cost[cols] - model.col_cost[current] + to_free[model.col_option[cols]]
+    extras[cols] = base
+    home = model.col_option[current]
+    full = np.unique(home[to_free[home] > 1e-9])
+    for option in full:
+        limit = float(to_free[option])
+        back = dijkstra(reverse, indices=int(option), limit=limit)
+        # The place the forced child leaves may itself start an improvement: the best chain
+        # of moves *into* it (from anywhere), or nothing (0).
+        refill = min(0.0, float(np.min(back + to_free)) - limit)
+        here = np.flatnonzero(home == option)
+        direct = back[model.col_option[cols[here]]] - limit
+        extras[cols[here]] = base[here] + np.minimum(refill, np.where(np.isfinite(direct),
+                                                                      direct, np.inf))
+    return extras
+
+
+def _distance_to_free(nodes: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
+                      free: np.ndarray) -> np.ndarray | None:
+    """Cheapest chain from each option to a free place (label correcting, vectorised)."""
+    dist = np.where(free, 0.0, np.inf)
+    order = np.argsort(src, kind="stable")
+    src, dst, weight = src[order], dst[order], weight[order]
+    starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
+    owners = src[starts]
+    for _ in range(nodes + 1):
+        through = weight + dist[dst]
+        best = np.minimum.reduceat(through, starts) if len(starts) else np.zeros(0)
+        improved = best < dist[owners] - 1e-9
+        if not improved.any():
+            return dist
+        dist[owners[improved]] = best[improved]
+    return None
+
+
+class ForcedSolver:
+    """Re-solve the allocation with one column forced in, reusing one warm LP."""
+
+    def __init__(self, model: Model, seed: int, optimum: int):
+        from allocator.lp import RestrictedLP
+
+        self.model = model
+        self.optimum = optimum
+        self.lp = RestrictedLP(model, seed)
+        self.lp.optimise(time.perf_counter() + 60.0)
+        bound, self.reduced, _ = self.lp.lagrangian()
+        self.slack = max(0.0, optimum - bound)
+        self.solves = 0
+
+    def runner_up(self, order: np.ndarray, max_forced: int) -> RunnerUp | None:
+        """Measure the best-estimated alternative, then any whose lower bound could beat it.
+
+        ``order`` is by estimate; after the first, alternatives are tried in order of their
+        Lagrangian lower bound, so the search may stop (proven) at the first whose bound
+        is no better than the best measured.
+        """
+        lower = np.maximum(self.reduced[order] - self.slack, 0.0)
+        queue = np.concatenate([[0], 1 + np.lexsort((order[1:], lower[1:]))])
+        best_col, best_extra = -1, UNSET
+        for tried, position in enumerate(queue):
+            if best_col >= 0 and lower[position] >= best_extra:
+                return RunnerUp(best_col, best_extra, True)
+            if tried == MAX_FORCED or self.solves >= max_forced:
+                return RunnerUp(best_col, best_extra, False) if best_col >= 0 else None
+            column = int(order[position])
+            extra = self.extra(column)
+            if extra is not None and (extra, column) < (best_extra, best_col):
+                best_col, best_extra = column, extra
+        return RunnerUp(best_col, best_extra, True) if best_col >= 0 else None
+
+    def extra(self, column: int) -> int | None:
+        """Exact extra cost of forcing ``column``, or None if a solve hit its safety limit."""
+        import highspy
+
+        from allocator.solve import objective_of
+
+        self.solves += 1
+        deadline = time.perf_counter() + FORCED_SAFETY_S
+        lp = self.lp
+        lp.add(np.array([column]))
+        local = np.array([lp.position[column]], dtype=np.int32)
+        lp.solver.changeColsBounds(1, local, np.ones(1), np.ones(1))
+        try:
+            for _ in range(50):
+                lp.run(deadline)
+                base, cuts = lp.duals()
+                if not lp._price(lp.reduced_costs(base, cuts)):
+                    break
+            if lp.solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            x = lp.x()
+            k = self.model.n_columns
+            if np.all(np.minimum(np.abs(x), np.abs(1 - x)) < 1e-7):
+                value = objective_of(self.model, np.flatnonzero(x[:k] > 0.5),
+                                     (x[k:] > 0.5).astype(np.int64))
+                return value - self.optimum
+            return self._forced_mip(column, deadline)
+        except RuntimeError:
+            return None
+        finally:
+            local = np.array([lp.position[column]], dtype=np.int32)
+            lp.solver.changeColsBounds(1, local, np.zeros(1), np.ones(1))
+
+    def _forced_mip(self, column: int, deadline: float) -> int | None:
+        """The forced model's MIP over the columns that could matter (reduced-cost fixed)."""
+        from allocator.exact import solve_forced
+
+        value = solve_forced(self.model, column, deadline)
+        return None if value is None else value - self.optimum

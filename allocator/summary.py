@@ -126,6 +126,8 @@ def allocation_summary(problem: Problem, solution: Solution, table: pd.DataFrame
         "gap": round(solution.gap, 8),
         "gap_pounds": round((solution.objective - solution.bound) / 100, 2),
         "sibling_groups_split": split_groups,
+        "runner_ups_proven": int(table["next_best_proven"].fillna(False).astype(bool).sum()),
+        "runner_ups_unproven": int((table["next_best_proven"] == False).sum()),  # noqa: E712
         "solve_seconds": round(solution.seconds, 4),
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
         "spend_by_route": _spend_by(placed, "route"),
