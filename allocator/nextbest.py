@@ -78,8 +78,10 @@ def runner_ups(model: Model, solution: Solution, seed: int,
         estimate = np.where(np.isfinite(estimate), estimate,
                             model.col_cost[others] - model.col_cost[chosen_of[e]])
         order = others[np.lexsort((others, estimate))]
-        if pure:
-            out[int(e)] = RunnerUp(int(order[0]), round(chain[order[0]]), True)
+        if pure:  # the chain is exact; an infinite one means the option cannot be forced
+            feasible_order = order[np.isfinite(chain[order])]
+            out[int(e)] = (RunnerUp(int(feasible_order[0]), round(chain[feasible_order[0]]),
+                                    True) if len(feasible_order) else RunnerUp(-1, 0, True))
             continue
         if forced is not None and forced.solves >= max_forced:
             out[int(e)] = _unmeasured(order[0], chain, movable[e])
@@ -156,6 +158,9 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
     if to_free is None:  # pragma: no cover - only for a non-optimal (time-limited) solution
         return extras
     # Reversed graph with non-negative reduced weights, for dist(o' -> o*).
+    # Edges between options that cannot reach a free place carry no chain.
+    usable = np.isfinite(to_free[src]) & np.isfinite(to_free[dst])
+    src, dst, weight = src[usable], dst[usable], weight[usable]
     reduced = np.maximum(weight + to_free[dst] - to_free[src], 0.0)
     reverse = csr_matrix((reduced, (dst, src)), shape=(nodes, nodes))
     base = model.col_cost[cols] - model.col_cost[current] + to_free[model.col_option[cols]]
@@ -179,6 +184,8 @@ def _distance_to_free(nodes: int, src: np.ndarray, dst: np.ndarray, weight: np.n
                       free: np.ndarray) -> np.ndarray | None:
     """Cheapest chain from each option to a free place (label correcting, vectorised)."""
     dist = np.where(free, 0.0, np.inf)
+    if not len(src):
+        return dist
     order = np.argsort(src, kind="stable")
     src, dst, weight = src[order], dst[order], weight[order]
     starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
