@@ -73,7 +73,8 @@ def test_a_file_that_is_not_parquet_is_named(collect_issues: CollectIssues,
                                              tmp_path: Path) -> None:
     (tmp_path / "units.parquet").write_text("unit_id\nU01\n", encoding="utf-8")
     assert _where(collect_issues(units=tmp_path / "units.parquet")) == [
-        ("units.parquet", None, None, "cannot read this parquet file (ArrowInvalid)", "error")]
+        ("units.parquet", None, None,
+         "cannot read this file: it is not a readable Parquet file", "error")]
 
 
 def test_a_header_only_file_is_an_empty_table(tmp_path: Path, units_frame: pd.DataFrame,
@@ -132,7 +133,8 @@ def test_a_file_that_is_not_a_workbook_is_named(collect_issues: CollectIssues,
                                                 tmp_path: Path) -> None:
     (tmp_path / "units.xlsx").write_text("unit_id\nU01\n", encoding="utf-8")
     assert _where(collect_issues(units=tmp_path / "units.xlsx")) == [
-        ("units.xlsx", None, None, "cannot read this xlsx file (BadZipFile)", "error")]
+        ("units.xlsx", None, None,
+         "cannot read this file: it is not a readable Excel workbook", "error")]
 
 
 def test_every_unreadable_file_is_reported_at_once(collect_issues: CollectIssues,
