@@ -539,7 +539,8 @@ def read_allocation(source: str | Path) -> pd.DataFrame:
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path).astype(object)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False,
+                                   engine="openpyxl")
             return sheets.get("allocation", next(iter(sheets.values())))
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (ValueError, OSError, UnicodeDecodeError) as exc:

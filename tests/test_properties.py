@@ -156,6 +156,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
                     "unplaced": draw(st.sampled_from([8000, 100000]))},
         "rules": {"max_distance_miles": draw(st.sampled_from([None, None, 25])),
                   "requires_improvement": draw(st.sampled_from(["allow", "exclude"])),
+                  "inadequate": draw(st.sampled_from(["exclude", "allow"])),
                   "planned_window_days": draw(st.sampled_from([28, 0]))},
     }
 
