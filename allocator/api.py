@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from allocator.progress import progress, stages
 from allocator.validate import Inputs, TableSource, load_inputs
 from models.policy import Policy
 
@@ -85,21 +86,30 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
     solve_settings = SolveSettings(
         time_limit_s=settings.time_limit_s if time_limit_s is None else time_limit_s,
         seed=settings.seed if seed is None else seed, workers=settings.workers)
-    problem = build_problem(inputs)
-    baseline = greedy_solution(problem.model, problem.children)
-    solution = baseline if method == "greedy" else solve(problem.model, problem.children,
-                                                         solve_settings, baseline)
-    mark = time.perf_counter()
-    runner = runner_ups(problem.model, solution, solve_settings.seed) if explain else {}
-    table = allocation_table(problem, solution, runner)
-    exclusions = exclusions_table(problem, solution)
-    explain_seconds = time.perf_counter() - mark
-    seconds = {"read": read_seconds, **problem.seconds, "solve": solution.seconds,
-               "explain": explain_seconds}
-    summary = allocation_summary(problem, solution, table, baseline, seconds)
-    manifest = build_manifest(inputs, solve_settings, method)
-    stories = {str(cid): child_story(table.iloc[k], problem) for k, cid in
-               enumerate(table["child_id"])}
+    # A bar on a watching terminal only (allocator/progress.py): large runs spend minutes
+    # in the solve and the runner-ups with nothing else to show.
+    with stages(["build", "baseline", "solve", "runner-ups", "explain"],
+                desc="allocate") as bar:
+        problem = build_problem(inputs)
+        bar.step()
+        baseline = greedy_solution(problem.model, problem.children)
+        bar.step()
+        solution = baseline if method == "greedy" else solve(problem.model, problem.children,
+                                                             solve_settings, baseline)
+        bar.step()
+        mark = time.perf_counter()
+        runner = runner_ups(problem.model, solution, solve_settings.seed) if explain else {}
+        bar.step()
+        table = allocation_table(problem, solution, runner)
+        exclusions = exclusions_table(problem, solution)
+        explain_seconds = time.perf_counter() - mark
+        seconds = {"read": read_seconds, **problem.seconds, "solve": solution.seconds,
+                   "explain": explain_seconds}
+        summary = allocation_summary(problem, solution, table, baseline, seconds)
+        manifest = build_manifest(inputs, solve_settings, method)
+        stories = {str(cid): child_story(table.iloc[k], problem) for k, cid in
+                   progress(enumerate(table["child_id"]), total=len(table),
+                            desc="explain", unit="children")}
     return AllocationResult(table, summary, manifest, exclusions, inputs, stories)
 
 

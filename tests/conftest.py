@@ -9,8 +9,10 @@ puts one on disk in ``tmp_path``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -179,3 +181,30 @@ def collect_issues(tmp_path: Path, referrals_frame: pd.DataFrame,
         return list(inputs.warnings)
 
     return collect
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """A demo market on disk and one optimised run of it written as the contract's folder."""
+
+    data: Path      # referrals.csv, units.csv, conflicts.csv
+    out: Path       # allocation.csv, summary.json, manifest.json, allocation.xlsx, ...
+    result: Any     # the allocator.api.AllocationResult that was written
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``make demo``'s market (40 children, 400 units, seed 2026) allocated once per session.
+
+    Shared read-only by the report, workbook and browser tests: copy ``out`` before changing
+    anything in it.
+    """
+    from allocator.api import allocate
+    from scenarios.demo_data import generate, write
+
+    root = tmp_path_factory.mktemp("demo")
+    write(generate(40, 400, 2026, AS_OF), root / "data")
+    result = allocate(root / "data" / "referrals.csv", root / "data" / "units.csv",
+                      conflicts=root / "data" / "conflicts.csv", as_of=AS_OF)
+    result.write(root / "out")
+    return DemoRun(root / "data", root / "out", result)
