@@ -132,10 +132,14 @@ def validate(referrals: str, units: str, offers: str | None, conflicts: str | No
                    "with its bound.")
 @click.option("--seed", type=int, default=None, help="Solver seed (default: the policy's).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
+@click.option("--register", "register", default=None,
+              help="Also record the run and its proposals in this call-off register "
+                   "(SQLite file or PostgreSQL URL; see docs/register.md).")
 @run_guarded
 def allocate(referrals: str, units: str, offers: str | None, conflicts: str | None,
              policy: str | None, as_of: str | None, out: str, method: str,
-             time_limit: float | None, seed: int | None, force: bool) -> None:
+             time_limit: float | None, seed: int | None, force: bool,
+             register: str | None = None) -> None:
     """Allocate children to units and write allocation.csv, summary.json and more."""
     from pathlib import Path
 
@@ -143,6 +147,10 @@ def allocate(referrals: str, units: str, offers: str | None, conflicts: str | No
     from allocator.write import _check_target
 
     _check_target(Path(out), force)
+    if register:  # the register sits after `write`: imported only when asked for
+        from allocator.register.cli import open_for_run
+
+        open_for_run(register)
     result = run(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
                  as_of=as_of, method=method, time_limit_s=time_limit,  # type: ignore[arg-type]
                  seed=seed)
@@ -152,6 +160,10 @@ def allocate(referrals: str, units: str, offers: str | None, conflicts: str | No
     click.echo(headline(result.summary))
     click.echo(f"Results written to {out}/ (allocation.csv, allocation.xlsx, summary.json, "
                "manifest.json, exclusions.csv)")
+    if register:
+        from allocator.register.cli import record_allocation
+
+        record_allocation(register, result)
 
 
 def headline(summary: dict[str, Any]) -> str:

@@ -1,0 +1,160 @@
+"""Opening a register and running transactions on it, the same way on SQLite and PostgreSQL.
+
+Every write goes through :func:`writing`, which takes the register's single write lock before
+its first statement: ``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on
+PostgreSQL. Writes are therefore serial, whatever the number of processes or officers: a
+register records tens of decisions a day, so serial writes cost nothing and make every
+read-check-write in a transaction safe. The statements that fill a place are also guarded on
+their own (a conditional ``UPDATE ... WHERE vacancies >= n`` whose row count is checked, and
+status changes conditional on the old status), so even a writer that bypassed the lock could
+not fill a place twice. A process killed mid-transaction leaves nothing: SQLite rolls the
+journal back on the next open, PostgreSQL aborts the transaction when the connection drops.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from allocator.issues import InputError, Issue
+
+#: The PostgreSQL advisory lock key that serialises writers ("PDPSREG1" as an integer).
+WRITE_LOCK_KEY = 0x5044505352454731 & 0x7FFFFFFFFFFFFFFF
+
+#: Tests only: name a crash point here and the process kills itself with SIGKILL when it
+#: reaches it (see :func:`crash_point`). Never set in production.
+CRASH_ENV = "PDPS_REGISTER_CRASH_AT"
+
+#: How long a writer waits for the write lock on SQLite before giving up, in ms.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+class RegisterError(InputError):
+    """A request the register refuses: unknown id, missing role, wrong state. Exit 2."""
+
+    def __init__(self, message: str, where: str = "register"):
+        super().__init__([Issue(where, None, None, message, "register")])
+
+
+def now() -> str:
+    """The current moment as ISO 8601 UTC text, to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def register_url(target: str) -> str:
+    """A SQLAlchemy URL for ``target``: a URL as given, or a file path for a SQLite register.
+
+    ``postgresql://`` URLs are given the psycopg 3 driver the project installs.
+    """
+    if "://" not in target:
+        return f"sqlite:///{Path(target).expanduser().resolve()}"
+    if target.startswith("postgresql://") or target.startswith("postgres://"):
+        return "postgresql+psycopg://" + target.split("://", 1)[1]
+    return target
+
+
+def display_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def open_engine(target: str, *, create: bool = False) -> Engine:
+    """An engine on the register at ``target`` (path or URL); exit-2 errors for bad targets.
+
+    A SQLite file must already exist unless ``create`` (``pdps register init``) is set, so a
+    mistyped path is an error rather than a new, empty register.
+    """
+    url = register_url(target)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise RegisterError(f"not a register path or URL: {exc}", "--register") from exc
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if not create and not path.is_file():
+            raise RegisterError(f"no register at {path}; create one with `pdps register "
+                                "init`", "--register")
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _sqlite_transactions(engine)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise RegisterError(f"registers are SQLite files or PostgreSQL URLs, not "
+                            f"{parsed.get_backend_name()}", "--register")
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+        with engine.connect():
+            pass
+    except (OperationalError, ModuleNotFoundError) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+        raise RegisterError(f"cannot connect to {display_url(url)}: "
+                            f"{reason[0] if reason else type(exc).__name__}",
+                            "--register") from exc
+    return engine
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Let SQLite transactions be real: we emit BEGIN ourselves (IMMEDIATE for writes).
+
+    Python's sqlite3 module otherwise starts transactions late and not before DDL, which would
+    let a migration half-apply and let two writers both read before either writes.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        mode = "DEFERRED" if conn.get_execution_options().get("pdps_read") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One write transaction holding the register's write lock; commits or rolls back whole."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+        yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """One read-only transaction: a consistent snapshot that blocks no writer."""
+    with engine.connect() as raw:
+        conn = raw.execution_options(pdps_read=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, "
+                                     "READ ONLY")
+            yield conn
+
+
+def crash_point(name: str) -> None:
+    """Kill this process outright if the tests asked for a crash here.
+
+    The crash tests set :data:`CRASH_ENV` to a point's name and check that the register is
+    still consistent afterwards; SIGKILL leaves no chance to clean up, like a power cut.
+    """
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
