@@ -1,11 +1,24 @@
-"""``allocation.xlsx``: the same results, one sheet per question a commissioner asks."""
+"""``allocation.xlsx``: the same results, one sheet per question a commissioner asks.
+
+Sheets: ``allocation`` (who goes where: the CSV's rows, and the sheet ``pdps check`` reads),
+``unplaced`` (who could not be placed, and why), ``approvals needed`` (who must sign what),
+``spend`` (by route and by setting) and ``summary`` (the headline and the proof).
+
+Formatted for people, not only for machines: a bold frozen header with filters, columns
+sized to their contents, money as ``£#,##0.00``, miles to two decimals (so a cell shows what
+the CSV holds), dates as dates, and sentences wrapped. Every text cell is formula-safe
+(:func:`allocator.write.defuse`); numbers stay numbers a spreadsheet can sum.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
 
 from allocator.write import as_text_table, defuse
 from models.codes import Approval
@@ -16,13 +29,28 @@ if TYPE_CHECKING:
 NUMERIC = ("weekly_cost", "objective_cost", "distance_miles", "next_best_extra",
            "eligible_options")
 
+#: Excel number formats by column. The pound sign is quoted so every spreadsheet program
+#: reads it as a literal; two decimals match the CSV's text exactly.
+MONEY = '"£"#,##0.00'
+FORMATS = {"weekly_cost": MONEY, "objective_cost": MONEY, "next_best_extra": MONEY,
+           "weekly_spend": MONEY, "distance_miles": "#,##0.00", "eligible_options": "0",
+           "share": "0.0%"}
+DATE_FORMAT = "yyyy-mm-dd"
+#: Sentences: wrapped in a wide column rather than one line 300 characters long.
+WRAPPED = ("reason", "next_best", "excluded_by", "meaning")
+#: Summary measures that are sums of money, shown in the money format.
+MONEY_MEASURES = ("total_weekly_cost", "committed_cost", "objective", "bound", "gap_pounds",
+                  "weekly_cost", "saving_objective", "saving_weekly_cost")
+HEADER_FILL = PatternFill("solid", fgColor="DCE6EE")
+
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Text made formula-safe, money and distances kept as numbers a spreadsheet can sum."""
     text = as_text_table(frame)
     for name in NUMERIC:
         if name in frame.columns:
-            text[name] = pd.to_numeric(frame[name], errors="coerce")
+            # By position: ``frame`` may be a filtered slice whose index is not 0..n-1.
+            text[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy()
     return text
 
 
@@ -36,17 +64,85 @@ def approvals_sheet(allocation: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary_sheet(summary: dict[str, Any]) -> pd.DataFrame:
-    rows = []
-    for key, value in summary.items():
+    """``summary.json`` as one measure per row: nested keys dotted, lists shown by content.
+
+    A list of ids (``sibling_groups_split``, ``adult_social_care``) is shown joined, a list
+    of records (``unplaced_children``) by its length: the ``unplaced`` sheet has the rows.
+    ``as_of`` becomes a date cell.
+    """
+    rows: list[tuple[str, Any]] = []
+
+    def add(key: str, value: Any) -> None:
         if isinstance(value, dict):
             for sub, inner in value.items():
-                rows.append((f"{key}.{sub}", inner if not isinstance(inner, dict)
-                             else ", ".join(f"{k}: {v}" for k, v in inner.items())))
+                add(f"{key}.{sub}", inner)
         elif isinstance(value, list):
-            rows.append((key, len(value)))
+            simple = all(not isinstance(v, dict | list) for v in value)
+            rows.append((key, "; ".join(map(str, value)) if simple else len(value)))
+        elif key == "as_of" and isinstance(value, str):
+            rows.append((key, date.fromisoformat(value)))
         else:
             rows.append((key, value))
+
+    for key, value in summary.items():
+        add(key, value)
     return pd.DataFrame(rows, columns=["measure", "value"])
+
+
+def spend_sheet(summary: dict[str, Any]) -> pd.DataFrame:
+    """Weekly spend by purchasing route, then by setting, each with its share of the total."""
+    total = float(summary.get("total_weekly_cost") or 0)
+    rows = [(by, str(name), float(amount), float(amount) / total if total else 0.0)
+            for by, key in (("route", "spend_by_route"), ("setting", "spend_by_setting"))
+            for name, amount in summary.get(key, {}).items()]
+    return pd.DataFrame(rows, columns=["by", "name", "weekly_spend", "share"])
+
+
+def format_sheet(sheet: Worksheet, frame: pd.DataFrame) -> None:
+    """Header, freeze, filter, widths and number formats, column by column.
+
+    Widths follow the longest of the first 200 values (capped at 60 characters, where
+    sentences wrap instead); formats are set cell by cell because a spreadsheet ignores a
+    column's default style for cells that already hold a value.
+    """
+    sheet.freeze_panes = "A2"
+    if len(frame.columns):
+        sheet.auto_filter.ref = sheet.dimensions
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(vertical="top", wrap_text=True)
+    rows = len(frame) + 1
+    for k, name in enumerate(frame.columns, start=1):
+        letter = sheet.cell(1, k).column_letter
+        values = frame[name].head(200)
+        longest = max([len(str(name))] + [len(_shown(v)) for v in values])
+        wrapped = name in WRAPPED
+        sheet.column_dimensions[letter].width = 60 if wrapped and longest > 60 else min(
+            max(10, longest + 2), 60)
+        number_format = FORMATS.get(name)
+        if number_format is None and not wrapped and name != "value":
+            continue
+        for (cell,) in sheet.iter_rows(min_row=2, max_row=rows, min_col=k, max_col=k):
+            if number_format is not None:
+                cell.number_format = number_format
+            elif wrapped:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            else:  # the summary's value column: money, dates or plain
+                measure = str(sheet.cell(cell.row, 1).value)
+                money = (measure.rsplit(".", 1)[-1] in MONEY_MEASURES
+                         or measure.startswith("spend_by_"))
+                if isinstance(cell.value, date):
+                    cell.number_format = DATE_FORMAT
+                elif money and isinstance(cell.value, int | float):
+                    cell.number_format = MONEY
+                cell.alignment = Alignment(horizontal="left")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return "" if value is None else str(value)
 
 
 def write_workbook(path: Path, result: AllocationResult) -> None:
@@ -57,14 +153,10 @@ def write_workbook(path: Path, result: AllocationResult) -> None:
         "allocation": _typed(allocation),
         "unplaced": _typed(unplaced),
         "approvals needed": _typed(approvals_sheet(allocation)),
+        "spend": spend_sheet(result.summary).map(defuse),
         "summary": summary_sheet(result.summary).map(defuse),
     }
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            sheet.freeze_panes = "A2"
-            for k, column in enumerate(frame.columns):
-                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
-                sheet.column_dimensions[sheet.cell(1, k + 1).column_letter].width = min(
-                    max(10, width + 2), 60)
+            format_sheet(writer.sheets[name], frame)
