@@ -22,6 +22,7 @@ demo: $(BIN)/.installed
 		--out $(DEMO) --force
 	$(BIN)/pdps allocate --referrals $(DEMO)/referrals.csv --units $(DEMO)/units.csv \
 		--conflicts $(DEMO)/conflicts.csv --as-of 2026-11-25 --out $(OUT) --force
+	@$(BIN)/pdps report allocation $(OUT)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
