@@ -132,3 +132,13 @@ def race_worker(url: str, proposal_id: int, officer: str, role: str, barrier: An
     barrier.wait(timeout=60)
     outcome = approve(engine, proposal_id, officer, role, on=pd.Timestamp(AS_OF).date())
     results.put((proposal_id, outcome.status))
+
+
+@cache
+def rival_result() -> Any:
+    """A second run's allocation: child C5 alone, who also fits only U1 (the in-house place
+    C1 was proposed for), so the two runs' proposals compete for U1's last place."""
+    from allocator.api import allocate
+
+    c5 = referrals_frame().iloc[[0]].assign(child_id="C5", date_of_birth="2017-01-01")
+    return allocate(c5, units_frame(), as_of=AS_OF, explain=False)

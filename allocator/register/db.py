@@ -44,6 +44,9 @@ class RegisterError(InputError):
     def __init__(self, message: str, where: str = "register"):
         super().__init__([Issue(where, None, None, message, "register")])
 
+    def __str__(self) -> str:
+        return self.report()
+
 
 def now() -> str:
     """The current moment as ISO 8601 UTC text, to the second."""
