@@ -28,12 +28,13 @@ pdps_pg_start() {
     chmod 700 "$data"
     [ "$(id -u)" = 0 ] && chown postgres "$data"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "${runas[@]}" "$bin/initdb" -D "$data/db" -A trust -U postgres --no-sync >"$data/initdb.log" 2>&1 || {
+    # Server commands run from / : the postgres user may not enter the caller's folder.
+    (cd / && "${runas[@]}" "$bin/initdb" -D "$data/db" -A trust -U postgres --no-sync >"$data/initdb.log" 2>&1) || {
         echo "postgres.sh: initdb failed:" >&2; tail -n 5 "$data/initdb.log" >&2; return 1; }
-    "${runas[@]}" "$bin/pg_ctl" -D "$data/db" -l "$data/db/server.log" -w -t 60 \
+    (cd / && "${runas[@]}" "$bin/pg_ctl" -D "$data/db" -l "$data/db/server.log" -w -t 60 \
         -o "-p $port -k $data/db -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
-        start >/dev/null || { echo "postgres.sh: pg_ctl start failed" >&2;
-                              tail -n 5 "$data/db/server.log" >&2; return 1; }
+        start >/dev/null) || { echo "postgres.sh: pg_ctl start failed" >&2;
+                               tail -n 5 "$data/db/server.log" >&2; return 1; }
     "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qAt -c 'CREATE DATABASE pdps_test' >/dev/null || {
         echo "postgres.sh: CREATE DATABASE failed" >&2; return 1; }
     PDPS_PG_STOP=("${runas[@]}" "$bin/pg_ctl" -D "$data/db" -m fast -w stop)
@@ -44,7 +45,7 @@ pdps_pg_start() {
 
 pdps_pg_stop() {
     if [ -n "${PDPS_PG_DATA:-}" ]; then
-        "${PDPS_PG_STOP[@]}" >/dev/null 2>&1 || true
+        (cd / && "${PDPS_PG_STOP[@]}") >/dev/null 2>&1 || true
         rm -rf "$PDPS_PG_DATA"
         PDPS_PG_DATA=
     fi
