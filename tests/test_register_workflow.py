@@ -207,3 +207,25 @@ def test_missing_register_and_bad_period(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "is before --from" in result.output
     code, out = pdps("approve", "1", "--officer", CSC, "--role", "dcs", "--register", reg)
     assert code == 2 and "no proposal 1" in out
+
+
+def test_register_commands_status_proposals_lots_and_lapse(tmp_path: Path) -> None:
+    from register_support import new_register, small_result
+
+    reg = str(tmp_path / "register.db")
+    record = new_register(reg, small_result())
+    code, out = pdps("register", "proposals", "--register", reg)
+    assert code == 0 and "executive_director_csc;nominated_officer;dcs" in out, out
+    for lot in ("L1-residential", "L4-SEND"):
+        code, out = pdps("register", "suspend", "U2", lot, "--officer", CSC, "--on",
+                         "2026-11-26", "--reason", "Ofsted inadequate", "--register", reg)
+        assert code == 0 and "suspend" in out, out
+    code, out = pdps("approve", record.proposals["C2"], "--officer", CSC, "--role",
+                     "executive_director_csc", "--register", reg)
+    assert code == 3 and "cannot start" in out and "waiting list" in out, out
+    code, out = pdps("register", "vacancies", "U3", "2", "--officer", CSC, "--register", reg)
+    assert code == 0
+    code, out = pdps("register", "status", "--register", reg)
+    assert code == 0 and "consistent: yes" in out and "waiting_list: 1" in out, out
+    code, out = pdps("register", "suspend", "U9", "L1", "--officer", CSC, "--register", reg)
+    assert code == 2 and "no unit 'U9'" in out

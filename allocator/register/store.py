@@ -128,11 +128,13 @@ def record_run(target: str | Engine, result: AllocationResult, *,
                  "capacity_use": int(o.capacity_use or 1)}
                 for o in inputs.offers.itertuples(index=False)])
         children = [str(c) for c in result.allocation["child_id"]]
-        superseded = conn.execute(
-            update(proposals).where(proposals.c.child_id.in_(children),
-                                    proposals.c.status == "pending")
-            .values(status="superseded", status_at=stamp,
-                    status_reason=f"superseded by run {run_id}")).rowcount
+        superseded = 0
+        for some in _chunks(children):
+            superseded += conn.execute(
+                update(proposals).where(proposals.c.child_id.in_(some),
+                                        proposals.c.status == "pending")
+                .values(status="superseded", status_at=stamp,
+                        status_reason=f"superseded by run {run_id}")).rowcount
         rows = [_proposal_row(r, run_id, stamp, offer_places)
                 for r in result.allocation.to_dict("records")]
         if rows:
@@ -238,10 +240,15 @@ def _upsert_referrals(conn: Connection, frame: pd.DataFrame, run_id: int) -> Non
             "category_of_need": _text(r.get("category_of_need")),
             "expected_weeks": None if weeks is None or pd.isna(weeks) else int(weeks),
             "home_area": areas[k], "last_run_id": run_id})
-    ids = [r["child_id"] for r in rows]
-    if ids:
-        conn.execute(referrals.delete().where(referrals.c.child_id.in_(ids)))
+    for some in _chunks([r["child_id"] for r in rows]):
+        conn.execute(referrals.delete().where(referrals.c.child_id.in_(some)))
+    if rows:
         conn.execute(referrals.insert(), rows)
+
+
+def _chunks(ids: list[str], size: int = 1000) -> list[list[str]]:
+    """``ids`` in slices, so no statement exceeds the drivers' bound-parameter limits."""
+    return [ids[k:k + size] for k in range(0, len(ids), size)]
 
 
 def set_vacancies(target: str | Engine, unit_id: str, vacancies: int, officer: str) -> None:
