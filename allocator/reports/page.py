@@ -40,6 +40,11 @@ APPROVAL_WORDS = {
                                "(transition to adult budgets)"),
 }
 
+#: Short names for the approvals column of the placements table.
+APPROVAL_SHORT = {"executive_director_csc": "Exec Director CSC", "nominated_officer":
+                  "nominated officer", "dcs": "DCS", "ks4_nominated_officer": "KS4 officer",
+                  "executive_director_asc": "Exec Director ASC"}
+
 CSS = """
 body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#1d2733;margin:0;
 background:#fff;line-height:1.45}
@@ -59,7 +64,8 @@ th{background:#eef2f5}td.n,th.n{text-align:right;white-space:nowrap}
 .note{color:#5b6773;font-size:13px}
 .tag{display:inline-block;background:#eef2f5;border-radius:3px;padding:0 4px;margin:1px;
 font-size:12px;white-space:nowrap}
-svg{max-width:100%;height:auto}td.why{min-width:240px}
+svg{max-width:100%;height:auto}td.why{min-width:200px}.wide{overflow-x:auto}
+.wide table{font-size:12px}.wide td:nth-child(2){word-break:break-word;max-width:130px}
 @media print{main{padding:0}h2{break-after:avoid}}
 """
 
@@ -212,14 +218,15 @@ def _placements(run: RunOutputs) -> str:
     for r in shown.itertuples():
         rows.append((r.child_id, r.option, r.setting, r.route, money(r.weekly_cost),
                      _number(r.distance_miles), "yes" if r.in_borough else "no",
-                     _tags(str(r.approvals).split(";")), r.reason, r.next_best))
+                     _tags(APPROVAL_SHORT.get(a, a) for a in str(r.approvals).split(";")),
+                     r.reason, r.next_best))
     more = (f'<p class="note">The first {MAX_ROWS:,} of {len(frame):,} placements are shown; '
             "allocation.csv has every child.</p>" if len(frame) > MAX_ROWS else "")
+    headers = ["child", "placement", "setting", "route", "£ a week", "miles", "in borough",
+               "approvals", "why", "runner-up (extra cost to the whole allocation)"]
     return ("<h2>Every placement, its approvals and why</h2>"
-            + _table(["child", "placement", "setting", "route", "£ a week", "miles",
-                      "in borough", "approvals", "why", "runner-up (extra cost to the "
-                      "whole allocation)"], rows, numeric=(4, 5), raw=(7,), wide=(8,))
-            + more)
+            '<div class="wide">'
+            + _table(headers, rows, numeric=(4, 5), raw=(7,), wide=(8,)) + "</div>" + more)
 
 
 def _approvals(run: RunOutputs) -> str:
@@ -322,7 +329,7 @@ def _about(run: RunOutputs) -> str:
             f"<p>{escape(proof)} The objective adds to each price the council's weights for "
             "distance, placing out of area or at a distance, Key Stage 4 school moves, Ofsted "
             "grade and purchasing route (docs/method.md).</p>"
-            + _table(["", ""], facts)
+            + _table(["run", ""], facts)
             + _table(["input", "file", "sha256 (first 16)"], inputs)
             + '<p class="note">Made from allocation.csv, summary.json and manifest.json in '
             f"{escape(str(run.folder))}. This page holds pseudonymous child ids and placement "
