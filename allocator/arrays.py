@@ -47,6 +47,14 @@ def authority_key(names: pd.Series | list[str]) -> np.ndarray:
                                                                        regex=True).to_numpy()
 
 
+def authority_vocabulary(inputs: Inputs) -> np.ndarray:
+    """Every authority named by a unit or an avoid list, sorted: the codes' meaning."""
+    names = [authority_key(inputs.units["local_authority"]),
+             authority_key(list_items(inputs.referrals["avoid_authorities"]).reset_index(
+                 drop=True))]
+    return np.unique(np.concatenate(names).astype(str))
+
+
 def days_from(column: pd.Series, as_of: date, default: int) -> np.ndarray:
     """Whole days from ``as_of`` to each date; ``default`` where the cell was blank."""
     stamps = pd.to_datetime(column)
@@ -66,14 +74,15 @@ class Children:
     staff: np.ndarray
     staffing: np.ndarray
     therapy: np.ndarray
-    home: np.ndarray  # (n, 2) radians
-    school: np.ndarray  # (n, 2) radians, NaN when unknown
+    home: np.ndarray  # (n, 3) unit vectors on the sphere
+    school: np.ndarray  # (n, 3) unit vectors, NaN when unknown
     ks4: np.ndarray
     emergency: np.ndarray
     cap_miles: np.ndarray  # inf when no cap
     floor_miles: np.ndarray
-    avoid_child: np.ndarray  # pairs (child, authority key) of avoided authorities
+    avoid_child: np.ndarray  # pairs (child, authority) of avoided authorities
     avoid_key: np.ndarray
+    avoid_code: np.ndarray  # the authority as a code shared with Units.authority_code
     group: np.ndarray  # sibling group number, -1 for none
     group_names: np.ndarray
     keep_group: np.ndarray  # per group: kept together
@@ -95,9 +104,10 @@ class Units:
     route: np.ndarray
     ownership: np.ndarray
     authority: np.ndarray  # authority keys
+    authority_code: np.ndarray
     in_home: np.ndarray
     at_distance: np.ndarray
-    location: np.ndarray  # (m, 2) radians
+    location: np.ndarray  # (m, 3) unit vectors on the sphere
     rating: np.ndarray
     age_min: np.ndarray
     age_max: np.ndarray
@@ -129,11 +139,13 @@ def children_arrays(inputs: Inputs) -> Children:
     default_cap = policy.rules.max_distance_miles
     cap = np.where(np.isnan(cap), np.inf if default_cap is None else default_cap, cap)
     avoided = list_items(ref["avoid_authorities"])
+    avoid_key = authority_key(avoided.reset_index(drop=True))
+    vocabulary = authority_vocabulary(inputs)
     group_codes, group_names = pd.factorize(ref["sibling_group"], sort=True)
     keep = np.zeros(len(group_names), dtype=bool)
     in_group = group_codes >= 0
     np.logical_or.at(keep, group_codes[in_group], ref["keep_together"].to_numpy(bool)[in_group])
-    school = np.radians(ref[["school_lat", "school_lon"]].to_numpy(dtype=float))
+    school = to_xyz(ref[["school_lat", "school_lon"]].to_numpy(dtype=float))
     return Children(
         ids=ref["child_id"].to_numpy(dtype=object),
         age=ages,
@@ -143,14 +155,15 @@ def children_arrays(inputs: Inputs) -> Children:
         staff=ref["staffing"].map(STAFF_USE).to_numpy(dtype=np.int64),
         staffing=ref["staffing"].to_numpy(dtype=object),
         therapy=ref["therapy_need"].to_numpy(dtype=bool),
-        home=np.radians(ref[["home_lat", "home_lon"]].to_numpy(dtype=float)),
+        home=to_xyz(ref[["home_lat", "home_lon"]].to_numpy(dtype=float)),
         school=school,
         ks4=ref["key_stage_4"].to_numpy(dtype=bool),
         emergency=(ref["urgency"] == "emergency").to_numpy(),
         cap_miles=cap,
         floor_miles=ref["min_distance_miles"].fillna(0).to_numpy(dtype=float),
         avoid_child=ref.index.get_indexer(avoided.index).astype(np.int64),
-        avoid_key=authority_key(avoided.reset_index(drop=True)),
+        avoid_key=avoid_key,
+        avoid_code=np.searchsorted(vocabulary, avoid_key).astype(np.int64),
         group=group_codes.astype(np.int64),
         group_names=np.asarray(group_names, dtype=object),
         keep_group=keep,
@@ -180,9 +193,10 @@ def units_arrays(inputs: Inputs) -> Units:
         route=code_index(units["route"], ROUTES),
         ownership=units["ownership"].to_numpy(dtype=object),
         authority=authority,
+        authority_code=np.searchsorted(authority_vocabulary(inputs), authority).astype(np.int64),
         in_home=in_home,
         at_distance=~near,
-        location=np.radians(units[["lat", "lon"]].to_numpy(dtype=float)),
+        location=to_xyz(units[["lat", "lon"]].to_numpy(dtype=float)),
         rating=code_index(units["ofsted_rating"], RATINGS),
         age_min=units["age_min"].to_numpy(dtype=np.int64),
         age_max=units["age_max"].to_numpy(dtype=np.int64),
@@ -203,9 +217,18 @@ def units_arrays(inputs: Inputs) -> Units:
 EARTH_RADIUS_MILES = 3958.8
 
 
+def to_xyz(degrees: np.ndarray) -> np.ndarray:
+    """(lat, lon) in degrees to unit vectors; NaN rows stay NaN."""
+    lat, lon = np.radians(degrees[:, 0]), np.radians(degrees[:, 1])
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
+
+
 def miles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Great-circle (haversine) miles between radian (lat, lon) points, broadcasting."""
-    dlat = b[..., 0] - a[..., 0]
-    dlon = b[..., 1] - a[..., 1]
-    h = np.sin(dlat / 2) ** 2 + np.cos(a[..., 0]) * np.cos(b[..., 0]) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_MILES * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    """Great-circle miles between unit vectors (row-wise, broadcasting).
+
+    This is the contract's haversine, ``2R asin(sqrt(h))``, with ``h`` computed from the
+    chord between the points, ``h = (|a - b| / 2)^2``, which is the same quantity
+    (identically) for a fraction of the trigonometry: it runs on tens of millions of pairs.
+    """
+    chord = np.sqrt(((a - b) ** 2).sum(axis=-1))
+    return 2 * EARTH_RADIUS_MILES * np.arcsin(np.clip(chord / 2, 0.0, 1.0))

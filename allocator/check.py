@@ -35,8 +35,8 @@ Option = Row | Fallback | None  # a unit's row, a fallback, or None for unplaced
 
 #: The hard rules for a child in a unit, in the order the first failing one is named.
 RULES: tuple[str, ...] = (
-    "no_offer", "setting", "under_16", "age", "sex", "needs", "ofsted", "admission",
-    "emergency", "availability", "vacancies", "admissions_limit", "staffing", "distance_cap",
+    "no_offer", "setting", "ofsted", "admission", "vacancies", "admissions_limit", "under_16",
+    "age", "sex", "needs", "emergency", "availability", "staffing", "distance_cap",
     "distance_floor", "avoided_authority",
 )
 EARTH_RADIUS_MILES = 3958.8
@@ -149,16 +149,16 @@ def first_failing_rule(child: Row, unit: Row, offer: Row | None, inputs: Inputs)
     checks = (
         ("no_offer", inputs.offers is not None and offer is None),
         ("setting", unit["setting"] not in items(child["settings"])),
+        ("ofsted", unit["ofsted_rating"] in banned),
+        ("admission", admitted is not None and admitted > inputs.as_of),
+        ("vacancies", int(unit["vacancies"]) < use),
+        ("admissions_limit", not blank(max_new) and int(max_new) == 0),
         ("under_16", unit["setting"] == "supported" and age < 16),
         ("age", not unit["age_min"] <= age <= unit["age_max"]),
         ("sex", unit["sexes"] != "any" and unit["sexes"] != child["sex"]),
         ("needs", not items(child.get("needs")) <= items(unit.get("needs_supported"))),
-        ("ofsted", unit["ofsted_rating"] in banned),
-        ("admission", admitted is not None and admitted > inputs.as_of),
         ("emergency", emergency and not unit.get("accepts_emergency")),
         ("availability", available > inputs.as_of + timedelta(days=window)),
-        ("vacancies", int(unit["vacancies"]) < use),
-        ("admissions_limit", not blank(max_new) and int(max_new) == 0),
         ("staffing", int(unit.get("staff_capacity") or 0) < STAFF_USE[child["staffing"]]),
         ("distance_cap", cap is not None and distance > cap + MILES_TOLERANCE),
         ("distance_floor", distance < floor - MILES_TOLERANCE),

@@ -7,17 +7,22 @@ of a setting the child's plan allows; the setting exclusions are counted arithme
 
 For every child we also count, per rule, how many units that rule excluded. Each excluded
 unit is attributed to the *first* failing rule in :data:`RULES` order, so the counts add up to
-the number of units excluded and "why not elsewhere" has one answer per unit.
+the number of units excluded and "why not elsewhere" has one answer per unit. The rules that
+do not depend on the child (Ofsted, admission, no vacancy, no admissions) come right after
+the setting, so without offers they are settled once per unit, and pairs are only formed
+with units that could take someone; the remaining rules filter pairs progressively, and the
+distance is only computed for pairs that passed every other rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from allocator.arrays import SUPPORTED, Children, Units, miles
+from allocator.arrays import NEED_BIT, RATINGS, SETTINGS, SUPPORTED, Children, Units, miles
+from allocator.unitsets import count, rule_stages, unit_sets, unpack
 from models.policy import Policy
 
 #: Hard rules in attribution order; index 0 means "eligible".
@@ -25,16 +30,16 @@ RULES: tuple[str, ...] = (
     "eligible",
     "no_offer",
     "setting",
+    "ofsted",
+    "admission",
+    "vacancies",
+    "admissions_limit",
     "under_16",
     "age",
     "sex",
     "needs",
-    "ofsted",
-    "admission",
     "emergency",
     "availability",
-    "vacancies",
-    "admissions_limit",
     "staffing",
     "distance_cap",
     "distance_floor",
@@ -100,41 +105,110 @@ class Eligibility:
 def eligibility(children: Children, units: Units, policy: Policy,
                 offers: Offers | None = None) -> Eligibility:
     """Evaluate every hard rule for every child against every unit (and fallback)."""
-    parts = [_evaluate(chunk, children, units, policy, offers, keep_all=False)
-             for chunk in _chunks(children, units, offers)]
-    child = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    unit = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
-    dist = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
-    offer = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, np.int64)
-    excluded = _unevaluated(children, units, offers)
-    for p in parts:
-        excluded += p[5]
-    use = np.ones(len(child), dtype=np.int64)
-    if offers is not None and len(offer):
-        use = offers.use[offer]
-    order = np.lexsort((unit, child))
-    return Eligibility(child[order], unit[order], dist[order], use[order], offer[order],
-                       excluded, fallback_eligibility(children, policy))
+    if offers is None:
+        child, unit, dist, excluded = _from_unit_sets(children, units, policy)
+        offer = np.full(len(child), -1, dtype=np.int64)
+        use = np.ones(len(child), dtype=np.int64)
+    else:
+        child, unit, dist, offer, excluded = _from_offers(children, units, policy, offers)
+        use = offers.use[offer] if len(offer) else np.ones(0, dtype=np.int64)
+    return Eligibility(child, unit, dist, use, offer, excluded,
+                       fallback_eligibility(children, policy))
+
+
+def _blocks(children: Children, units: Units, who: np.ndarray) -> Iterator[np.ndarray]:
+    size = max(1, PAIRS_PER_CHUNK // max(units.m, 1))
+    for start in range(0, len(who), size):
+        yield who[start:start + size]
+
+
+def _from_unit_sets(ch: Children, un: Units, policy: Policy) -> tuple[np.ndarray, ...]:
+    """Pairs sorted by (child, unit): bit-set rules, then distances for the survivors."""
+    sets = unit_sets(un, policy, max(int(ch.age.max(initial=0)), 0), len(NEED_BIT))
+    excluded = np.zeros((ch.n, len(RULES)), dtype=np.int64)
+    child, unit, dist = [], [], []
+    for block in _blocks(ch, un, np.arange(ch.n)):
+        survivors = None
+        for name, passing in rule_stages(sets, ch, block, len(NEED_BIT)):
+            if survivors is None:
+                survivors = passing.copy()
+                excluded[block, RULE["setting"]] = un.m - count(survivors)
+                continue
+            excluded[block, RULE[name]] = count(survivors & ~passing)
+            survivors &= passing
+        assert survivors is not None
+        rows, u = np.nonzero(unpack(survivors, un.m))
+        c = block[rows]
+        d = miles(ch.home[c], un.location[u])
+        ok = np.ones(len(c), dtype=bool)
+        for name, fails in _pair_rules(ch, un, c, u, d):
+            fails &= ok
+            excluded[:, RULE[name]] += np.bincount(c[fails], minlength=ch.n)
+            ok &= ~fails
+        child.append(c[ok])
+        unit.append(u[ok])
+        dist.append(d[ok])
+    return (np.concatenate(child or [np.zeros(0, np.int64)]).astype(np.int64),
+            np.concatenate(unit or [np.zeros(0, np.int64)]).astype(np.int64),
+            np.concatenate(dist or [np.zeros(0)]), excluded)
+
+
+def _pair_rules(ch: Children, un: Units, c: np.ndarray, u: np.ndarray,
+                d: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """The rules that need the pair itself (distance, authority), in RULES order."""
+    yield "distance_cap", d > ch.cap_miles[c] + MILES_TOLERANCE
+    yield "distance_floor", d < ch.floor_miles[c] - MILES_TOLERANCE
+    if len(ch.avoid_child):
+        yield "avoided_authority", _avoided(ch, un, c, u)
+
+
+def _from_offers(ch: Children, un: Units, policy: Policy,
+                 offers: Offers) -> tuple[np.ndarray, ...]:
+    excluded = np.zeros((ch.n, len(RULES)), dtype=np.int64)
+    excluded[:, RULE["no_offer"]] = un.m - np.bincount(offers.child, minlength=ch.n)
+    child, unit, dist, offer = [], [], [], []
+    for chunk in _offer_chunks(offers, np.arange(ch.n)):
+        kept, counts, _ = _evaluate(chunk, ch, un, policy, offers)
+        excluded += counts
+        child.append(chunk.child[kept])
+        unit.append(chunk.unit[kept])
+        dist.append(chunk.miles[kept])
+        offer.append(chunk.offer[kept])
+    c = np.concatenate(child or [np.zeros(0, np.int64)]).astype(np.int64)
+    u = np.concatenate(unit or [np.zeros(0, np.int64)]).astype(np.int64)
+    order = np.lexsort((u, c))
+    return (c[order], u[order], np.concatenate(dist or [np.zeros(0)])[order],
+            np.concatenate(offer or [np.zeros(0, np.int64)])[order].astype(np.int64),
+            excluded)
 
 
 def exclusion_reasons(children: Children, units: Units, policy: Policy,
                       offers: Offers | None, who: np.ndarray) -> np.ndarray:
     """The first failing rule (a :data:`RULE` code, 0 if eligible) for ``who`` x every unit."""
     who = np.asarray(who, dtype=np.int64)
-    default = RULE["no_offer"] if offers is not None else RULE["setting"]
-    grid = np.full((len(who), units.m), default, dtype=np.int64)
     row_of = np.full(children.n, -1, dtype=np.int64)
     row_of[who] = np.arange(len(who))
-    for chunk in _chunks(children, units, offers, who=who):
-        c, u, _, _, r, _ = _evaluate(chunk, children, units, policy, offers, keep_all=True)
-        grid[row_of[c], u] = r
+    if offers is not None:
+        grid = np.full((len(who), units.m), RULE["no_offer"], dtype=np.int64)
+        for chunk in _offer_chunks(offers, who):
+            _, _, rule = _evaluate(chunk, children, units, policy, offers)
+            grid[row_of[chunk.child], chunk.unit] = rule
+        return grid
+    sets = unit_sets(units, policy, max(int(children.age.max(initial=0)), 0), len(NEED_BIT))
+    grid = np.zeros((len(who), units.m), dtype=np.int64)
+    for name, passing in rule_stages(sets, children, who, len(NEED_BIT)):
+        grid[(grid == 0) & ~unpack(passing, units.m)] = RULE[name]
+    rows, u = np.nonzero(grid == 0)
+    c = who[rows]
+    d = miles(children.home[c], units.location[u])
+    for name, fails in _pair_rules(children, units, c, u, d):
+        fresh = fails & (grid[rows, u] == 0)
+        grid[rows[fresh], u[fresh]] = RULE[name]
     return grid
 
 
 def fallback_eligibility(children: Children, policy: Policy) -> np.ndarray:
     """A fallback takes any child whose settings include its setting, never supported < 16."""
-    from allocator.arrays import SETTINGS
-
     out = np.zeros((children.n, len(policy.fallbacks)), dtype=bool)
     for f, fallback in enumerate(policy.fallbacks):
         s = SETTINGS.index(fallback.setting.value)
@@ -145,110 +219,75 @@ def fallback_eligibility(children: Children, policy: Policy) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Chunk:
     child: np.ndarray
     unit: np.ndarray
     offer: np.ndarray  # -1 without offers
+    miles: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def _chunks(children: Children, units: Units, offers: Offers | None,
-            who: np.ndarray | None = None) -> Iterator[_Chunk]:
-    everyone = np.arange(children.n) if who is None else np.asarray(who, dtype=np.int64)
-    if offers is not None:
-        keep = np.isin(offers.child, everyone)
-        index = np.flatnonzero(keep)
-        for start in range(0, max(len(index), 1), PAIRS_PER_CHUNK):
-            part = index[start:start + PAIRS_PER_CHUNK]
-            yield _Chunk(offers.child[part], offers.unit[part], part)
-        return
-    by_setting = np.argsort(units.setting, kind="stable")
-    starts = np.searchsorted(units.setting[by_setting], np.arange(5))
-    per_child = np.zeros(len(everyone), dtype=np.int64)
-    for s in range(4):
-        per_child += ((children.settings[everyone] >> s) & 1) * (starts[s + 1] - starts[s])
-    bounds = np.cumsum(per_child)
-    begin = 0
-    while begin < len(everyone):
-        done = bounds[begin - 1] if begin else 0
-        end = int(np.searchsorted(bounds, done + PAIRS_PER_CHUNK, side="right"))
-        end = max(end, begin + 1)
-        members = everyone[begin:end]
-        child_parts, unit_parts = [], []
-        for mask in np.unique(children.settings[members]):
-            who_here = members[children.settings[members] == mask]
-            allowed = np.concatenate([by_setting[starts[s]:starts[s + 1]] for s in range(4)
-                                      if (mask >> s) & 1] or [np.zeros(0, np.int64)])
-            child_parts.append(np.repeat(who_here, len(allowed)))
-            unit_parts.append(np.tile(allowed, len(who_here)))
-        child = np.concatenate(child_parts) if child_parts else np.zeros(0, np.int64)
-        unit = np.concatenate(unit_parts) if unit_parts else np.zeros(0, np.int64)
-        yield _Chunk(child, unit, np.full(len(child), -1, dtype=np.int64))
-        begin = end
+def _offer_chunks(offers: Offers, who: np.ndarray) -> Iterator[_Chunk]:
+    index = np.flatnonzero(np.isin(offers.child, who))
+    for start in range(0, len(index), PAIRS_PER_CHUNK):
+        part = index[start:start + PAIRS_PER_CHUNK]
+        yield _Chunk(offers.child[part], offers.unit[part], part)
 
 
-def _evaluate(chunk: _Chunk, ch: Children, un: Units, policy: Policy, offers: Offers | None,
-              keep_all: bool) -> tuple[np.ndarray, ...]:
+def _evaluate(chunk: _Chunk, ch: Children, un: Units, policy: Policy,
+              offers: Offers | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply the pair rules in order, shrinking the pairs as they fail.
+
+    Returns the positions of the eligible pairs, the exclusion counts per child and rule,
+    and every pair's first failing rule (0 if eligible). Sets ``chunk.miles``.
+    """
+    counts = np.zeros((ch.n, len(RULES)), dtype=np.int64)
+    rule = np.zeros(len(chunk.child), dtype=np.int64)
+    live = np.arange(len(chunk.child))
     c, u = chunk.child, chunk.unit
-    rule = np.zeros(len(c), dtype=np.int8)
+    dist = np.zeros(len(c))
 
-    def fail(name: str, mask: np.ndarray) -> None:
-        rule[(rule == 0) & mask] = RULE[name]
+    def apply(name: str, fails: np.ndarray) -> None:
+        nonlocal live, c, u, dist
+        if not fails.any():
+            return
+        rule[live[fails]] = RULE[name]
+        counts[:, RULE[name]] += np.bincount(c[fails], minlength=ch.n)
+        keep = ~fails
+        live, c, u, dist = live[keep], c[keep], u[keep], dist[keep]
 
-    fail("setting", (ch.settings[c] >> un.setting[u]) & 1 == 0)
-    fail("under_16", (un.setting[u] == SUPPORTED) & (ch.age[c] < 16))
-    fail("age", (ch.age[c] < un.age_min[u]) | (ch.age[c] > un.age_max[u]))
-    fail("sex", (un.sexes[u] != 2) & (un.sexes[u] != ch.female[c]))
-    fail("needs", (ch.needs[c] & ~un.needs[u]) != 0)
-    banned = np.zeros(5, dtype=bool)
-    banned[3] = policy.rules.inadequate == "exclude"
-    banned[2] = policy.rules.requires_improvement == "exclude"
-    fail("ofsted", banned[un.rating[u]])
-    fail("admission", un.admitted_day[u] > 0)
-    emergency = ch.emergency[c]
-    fail("emergency", emergency & ~un.emergency[u])
-    window = np.where(emergency, 0, policy.rules.planned_window_days)
-    fail("availability", un.available_day[u] > window)
-    use = offers.use[chunk.offer] if offers is not None else np.ones(len(c), dtype=np.int64)
-    fail("vacancies", un.vacancies[u] < use)
-    fail("admissions_limit", un.max_new[u] == 0)
-    fail("staffing", un.staff_capacity[u] < ch.staff[c])
+    if offers is not None:  # offered pairs were not pre-filtered by unit or setting
+        apply("setting", (ch.settings[c] >> un.setting[u]) & 1 == 0)
+        banned = np.zeros(len(RATINGS), dtype=bool)
+        banned[RATINGS.index("inadequate")] = policy.rules.inadequate == "exclude"
+        banned[RATINGS.index("requires_improvement")] = (policy.rules.requires_improvement
+                                                         == "exclude")
+        apply("ofsted", banned[un.rating[u]])
+        apply("admission", un.admitted_day[u] > 0)
+        apply("vacancies", un.vacancies[u] < offers.use[chunk.offer[live]])
+        apply("admissions_limit", un.max_new[u] == 0)
+    apply("under_16", (un.setting[u] == SUPPORTED) & (ch.age[c] < 16))
+    age = ch.age[c]
+    apply("age", (age < un.age_min[u]) | (age > un.age_max[u]))
+    apply("sex", (un.sexes[u] != 2) & (un.sexes[u] != ch.female[c]))
+    apply("needs", (ch.needs[c] & ~un.needs[u]) != 0)
+    apply("emergency", ch.emergency[c] & ~un.emergency[u])
+    window = np.where(ch.emergency[c], 0, policy.rules.planned_window_days)
+    apply("availability", un.available_day[u] > window)
+    apply("staffing", un.staff_capacity[u] < ch.staff[c])
     dist = miles(ch.home[c], un.location[u])
-    fail("distance_cap", dist > ch.cap_miles[c] + MILES_TOLERANCE)
-    fail("distance_floor", dist < ch.floor_miles[c] - MILES_TOLERANCE)
+    apply("distance_cap", dist > ch.cap_miles[c] + MILES_TOLERANCE)
+    apply("distance_floor", dist < ch.floor_miles[c] - MILES_TOLERANCE)
     if len(ch.avoid_child):
-        fail("avoided_authority", _avoided(ch, un, c, u))
-    counts = _count(chunk, ch, rule)
-    if keep_all:
-        return c, u, dist, chunk.offer, rule.astype(np.int64), counts
-    ok = rule == 0
-    return c[ok], u[ok], dist[ok], chunk.offer[ok], rule[ok].astype(np.int64), counts
+        apply("avoided_authority", _avoided(ch, un, c, u))
+    chunk.miles = np.full(len(chunk.child), np.nan)
+    chunk.miles[live] = dist
+    return live, counts, rule
 
 
 def _avoided(ch: Children, un: Units, c: np.ndarray, u: np.ndarray) -> np.ndarray:
-    keys = np.unique(np.concatenate([ch.avoid_key, un.authority]))
-    unit_key = np.searchsorted(keys, un.authority)
-    pair_code = ch.avoid_child * len(keys) + np.searchsorted(keys, ch.avoid_key)
-    return np.isin(c * len(keys) + unit_key[u], pair_code)
-
-
-def _count(chunk: _Chunk, ch: Children, rule: np.ndarray) -> np.ndarray:
-    """Units excluded per rule among the evaluated pairs of one chunk."""
-    counts = np.zeros((ch.n, len(RULES)), dtype=np.int64)
-    np.add.at(counts, (chunk.child, rule), 1)
-    counts[:, 0] = 0
-    return counts
-
-
-def _unevaluated(ch: Children, un: Units, offers: Offers | None) -> np.ndarray:
-    """Units never paired with a child: another setting, or (with offers) no offer."""
-    counts = np.zeros((ch.n, len(RULES)), dtype=np.int64)
-    if offers is None:
-        setting_count = np.bincount(un.setting, minlength=4)
-        allowed = np.zeros(ch.n, dtype=np.int64)
-        for s in range(4):
-            allowed += ((ch.settings >> s) & 1) * setting_count[s]
-        counts[:, RULE["setting"]] = un.m - allowed
-    else:
-        counts[:, RULE["no_offer"]] = un.m - np.bincount(offers.child, minlength=ch.n)
-    return counts
+    """Whether each pair's unit is in an authority its child must avoid (integer codes)."""
+    vocabulary = max(int(un.authority_code.max(initial=0)),
+                     int(ch.avoid_code.max(initial=0))) + 1
+    avoided = ch.avoid_child * vocabulary + ch.avoid_code
+    return np.isin(c * vocabulary + un.authority_code[u], avoided)
