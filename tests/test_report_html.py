@@ -30,15 +30,21 @@ def run_copy(demo_run, tmp_path: Path) -> Path:
     return Path(shutil.copytree(demo_run.out, tmp_path / "out"))
 
 
+@pytest.fixture(scope="module")
+def page(demo_run) -> str:
+    """The demo run's page, rendered once for the tests that only read it."""
+    return render_allocation_report(demo_run.out)
+
+
 def _text(html: str) -> str:
     """The page's visible text, roughly: tags dropped, entities left as written."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_page_states_the_headline_numbers(demo_run) -> None:
+def test_page_states_the_headline_numbers(demo_run, page: str) -> None:
     summary = json.loads((demo_run.out / "summary.json").read_text())
     versus = summary["against_greedy"]
-    text = _text(render_allocation_report(demo_run.out))
+    text = _text(page)
     assert f"{summary['placed']} of {summary['children']}" in text
     assert money(summary["total_weekly_cost"]) in text
     assert money(abs(versus["saving_weekly_cost"])) in text
@@ -50,9 +56,9 @@ def test_page_states_the_headline_numbers(demo_run) -> None:
 
 
 def test_every_child_appears_with_its_approvals_and_every_unplaced_child_with_its_reason(
-        demo_run) -> None:
+        demo_run, page: str) -> None:
     allocation = pd.read_csv(demo_run.out / "allocation.csv", dtype=str, keep_default_na=False)
-    html = render_allocation_report(demo_run.out)
+    html = page
     for row in allocation.itertuples():
         assert f">{row.child_id}<" in html
     unplaced = allocation[allocation["option"] == "unplaced"]
@@ -69,8 +75,8 @@ def test_every_child_appears_with_its_approvals_and_every_unplaced_child_with_it
         assert re.search(rf"{re.escape(who)}</td><td>[^<]*</td><td class=\"n\">{count}<", html)
 
 
-def test_page_is_self_contained(demo_run) -> None:
-    html = render_allocation_report(demo_run.out)
+def test_page_is_self_contained(page: str) -> None:
+    html = page
     lowered = html.lower()
     for needle in ("<script", "<link", "<img", "<iframe", "@import"):
         assert needle not in lowered, needle
@@ -81,8 +87,8 @@ def test_page_is_self_contained(demo_run) -> None:
     assert html.startswith("<!DOCTYPE html>")
 
 
-def test_charts_and_map_name_no_child(demo_run) -> None:
-    html = render_allocation_report(demo_run.out)
+def test_charts_and_map_name_no_child(demo_run, page: str) -> None:
+    html = page
     drawings = re.findall(r"<svg.*?</svg>", html, flags=re.DOTALL)
     assert len(drawings) == 3
     ids = pd.read_csv(demo_run.out / "allocation.csv", dtype=str)["child_id"]
