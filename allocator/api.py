@@ -57,7 +57,7 @@ def allocate(referrals: TableSource, units: TableSource, *, offers: TableSource 
              policy: Policy | str | Path | Mapping[str, Any] | None = None,
              as_of: date | str | None = None, method: Method = "optimal",
              time_limit_s: float | None = None, seed: int | None = None,
-             explain: bool = True) -> AllocationResult:
+             gap: float | None = None, explain: bool = True) -> AllocationResult:
     """Allocate referred children to units; see the data contract for the inputs.
 
     Raises :class:`allocator.issues.InputError` (with every problem found) on bad input.
@@ -68,12 +68,13 @@ def allocate(referrals: TableSource, units: TableSource, *, offers: TableSource 
                          as_of=as_of)
     read_seconds = time.perf_counter() - started
     return allocate_inputs(inputs, method=method, time_limit_s=time_limit_s, seed=seed,
-                           explain=explain, read_seconds=read_seconds)
+                           gap=gap, explain=explain, read_seconds=read_seconds)
 
 
 def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
                     time_limit_s: float | None = None, seed: int | None = None,
-                    explain: bool = True, read_seconds: float = 0.0) -> AllocationResult:
+                    gap: float | None = None, explain: bool = True,
+                    read_seconds: float = 0.0) -> AllocationResult:
     """:func:`allocate` on inputs already validated (scenario runs reuse them)."""
     from allocator.explain import allocation_table, exclusions_table
     from allocator.manifest import build_manifest
@@ -81,21 +82,29 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
     from allocator.problem import build_problem
     from allocator.solve import SolveSettings, greedy_solution, solve
     from allocator.summary import allocation_summary, child_story
+    from allocator.universe import solve_large
 
     settings = inputs.policy.solver
     solve_settings = SolveSettings(
         time_limit_s=settings.time_limit_s if time_limit_s is None else time_limit_s,
-        seed=settings.seed if seed is None else seed, workers=settings.workers)
+        seed=settings.seed if seed is None else seed, workers=settings.workers,
+        gap=settings.gap if gap is None else gap)
     # A bar on a watching terminal only (allocator/progress.py): large runs spend minutes
     # in the solve and the runner-ups with nothing else to show.
     with stages(["build", "baseline", "solve", "runner-ups", "explain"],
                 desc="allocate") as bar:
         problem = build_problem(inputs)
         bar.step()
-        baseline = greedy_solution(problem.model, problem.children)
-        bar.step()
-        solution = baseline if method == "greedy" else solve(problem.model, problem.children,
-                                                             solve_settings, baseline)
+        if problem.candidates is not None and method != "greedy":
+            # Too many pairs for one model: candidates and pricing (allocator/universe.py).
+            solution, problem = solve_large(problem, solve_settings)
+            baseline = greedy_solution(problem.model, problem.children)
+            bar.step()
+        else:
+            baseline = greedy_solution(problem.model, problem.children)
+            bar.step()
+            solution = baseline if method == "greedy" else solve(
+                problem.model, problem.children, solve_settings, baseline)
         bar.step()
         mark = time.perf_counter()
         runner = runner_ups(problem.model, solution, solve_settings.seed) if explain else {}

@@ -131,6 +131,8 @@ def validate(referrals: str, units: str, offers: str | None, conflicts: str | No
               help="Seconds for the solver (default: the policy's); returns the best found "
                    "with its bound.")
 @click.option("--seed", type=int, default=None, help="Solver seed (default: the policy's).")
+@click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Stop at this relative gap (default 0: prove optimality).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
 @click.option("--register", "register", default=None,
               help="Also record the run and its proposals in this call-off register "
@@ -138,7 +140,7 @@ def validate(referrals: str, units: str, offers: str | None, conflicts: str | No
 @run_guarded
 def allocate(referrals: str, units: str, offers: str | None, conflicts: str | None,
              policy: str | None, as_of: str | None, out: str, method: str,
-             time_limit: float | None, seed: int | None, force: bool,
+             time_limit: float | None, seed: int | None, gap: float | None, force: bool,
              register: str | None = None) -> None:
     """Allocate children to units and write allocation.csv, summary.json and more."""
     from pathlib import Path
@@ -152,8 +154,8 @@ def allocate(referrals: str, units: str, offers: str | None, conflicts: str | No
 
         open_for_run(register)
     result = run(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
-                 as_of=as_of, method=method, time_limit_s=time_limit,  # type: ignore[arg-type]
-                 seed=seed)
+                 as_of=as_of, method=method,  # type: ignore[arg-type]
+                 time_limit_s=time_limit, gap=gap, seed=seed)
     for warning in result.inputs.warnings:
         click.echo(str(warning), err=True)
     result.write(out, force=force)

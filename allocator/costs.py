@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.arrays import RATINGS, ROUTES, Children, Units, miles
-from allocator.eligibility import Eligibility, Offers
+from allocator.eligibility import Offers
 from models.policy import Fallback, Policy
 
 #: Float sums of pounds land a hair either side of a half penny; this nudge makes 0.125 or
@@ -28,40 +28,60 @@ def to_pence(pounds: np.ndarray | float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PairCosts:
-    """Per eligible pair: objective pence, the price actually paid, and what applied."""
+    """The objective term of every eligible pair, in pence (what the solver sees)."""
 
     pence: np.ndarray
+
+
+@dataclass(frozen=True)
+class PairDetail:
+    """What explanations need about some pairs, recomputed on demand (cheap for a few)."""
+
     paid: np.ndarray  # £ per week actually paid to the provider
+    miles: np.ndarray
     school_move: np.ndarray  # a key stage 4 child placed over the school-move distance
 
 
-def pair_costs(children: Children, units: Units, elig: Eligibility, policy: Policy,
-               offers: Offers | None) -> PairCosts:
-    c, u = elig.child, elig.unit
-    w = policy.weights
+def _paid_and_move(children: Children, units: Units, policy: Policy, offers: Offers | None,
+                   c: np.ndarray, u: np.ndarray,
+                   offer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if offers is not None:
-        paid = offers.price[elig.offer]
+        paid = offers.price[offer]
     else:
         therapy = children.therapy[c] & ~units.therapeutic[u]
         paid = units.price[u] + units.addon[u, children.staff[c]] + policy.therapy_addon * therapy
+    school_known = ~np.isnan(children.school[c, 0])
+    move = np.zeros(len(c), dtype=bool)
+    ks4 = np.flatnonzero(children.ks4[c] & school_known)
+    if len(ks4):
+        away = miles(children.school[c[ks4]], units.location[u[ks4]])
+        move[ks4] = away > policy.rules.school_move_miles
+    return paid, move
+
+
+def pair_pence(children: Children, units: Units, policy: Policy, offers: Offers | None,
+               c: np.ndarray, u: np.ndarray, distance: np.ndarray,
+               offer: np.ndarray) -> np.ndarray:
+    """Objective pence of pairs (children ``c`` in units ``u`` at ``distance`` miles)."""
+    w = policy.weights
+    paid, move = _paid_and_move(children, units, policy, offers, c, u, offer)
     quality = np.array([getattr(w.quality, r) for r in RATINGS])
     route = np.array([getattr(w.route, r) for r in ROUTES])
-    school_known = ~np.isnan(children.school[c, 0])
-    school_miles = np.where(school_known, miles(np.nan_to_num(children.school[c]),
-                                                units.location[u]), 0.0)
-    move = children.ks4[c] & school_known & (school_miles > policy.rules.school_move_miles)
-    pounds = (paid
-              + w.distance_per_mile * elig.miles
-              + w.out_of_area * ~units.in_home[u]
-              + w.at_distance * units.at_distance[u]
-              + w.school_move_ks4 * move
-              + quality[units.rating[u]]
-              + route[units.route[u]])
+    # The unit's own terms are summed once per unit, not once per pair.
+    unit_terms = (w.out_of_area * ~units.in_home + w.at_distance * units.at_distance
+                  + quality[units.rating] + route[units.route])
+    pounds = paid + w.distance_per_mile * distance + unit_terms[u] + w.school_move_ks4 * move
     if offers is not None:
-        score = offers.quality[elig.offer]
+        score = offers.quality[offer]
         pounds = pounds + np.where(np.isnan(score), 0.0,
                                    w.offer_quality_point * (100.0 - np.nan_to_num(score)))
-    return PairCosts(to_pence(pounds), paid, move)
+    return to_pence(pounds)
+
+
+def pair_detail(children: Children, units: Units, policy: Policy, offers: Offers | None,
+                c: np.ndarray, u: np.ndarray, offer: np.ndarray) -> PairDetail:
+    paid, move = _paid_and_move(children, units, policy, offers, c, u, offer)
+    return PairDetail(paid, miles(children.home[c], units.location[u]), move)
 
 
 def fallback_pounds(fallback: Fallback, policy: Policy) -> float:

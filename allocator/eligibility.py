@@ -16,7 +16,7 @@ distance is only computed for pairs that passed every other rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,33 +87,58 @@ class Offers:
 
 @dataclass(frozen=True)
 class Eligibility:
-    """Eligible (child, unit) pairs, sorted by child then unit, and why the rest were not."""
+    """Eligible (child, unit) pairs, sorted by child then unit, and why the rest were not.
 
-    child: np.ndarray
-    unit: np.ndarray
-    miles: np.ndarray
+    ``pence`` holds each pair's objective term when a costing function was given (the
+    miles are then dropped: at national scale they would be the largest array held).
+    """
+
+    child: np.ndarray  # int32
+    unit: np.ndarray  # int32
     use: np.ndarray  # places the child takes in the unit (capacity_use)
     offer: np.ndarray  # index into Offers, -1 without offers
     excluded: np.ndarray  # (children, len(RULES)) units excluded by each rule
     fallback: np.ndarray  # (children, fallbacks) bool: fallback may take the child
+    miles: np.ndarray | None = None
+    pence: np.ndarray | None = None
 
     @property
     def pairs(self) -> int:
         return len(self.child)
 
 
+Pricer = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
 def eligibility(children: Children, units: Units, policy: Policy,
-                offers: Offers | None = None) -> Eligibility:
-    """Evaluate every hard rule for every child against every unit (and fallback)."""
+                offers: Offers | None = None, price: Pricer | None = None) -> Eligibility:
+    """Evaluate every hard rule for every child against every unit (and fallback).
+
+    ``price(child, unit, miles, offer)`` may cost each block of eligible pairs as it is
+    found, so the pairs' miles need never be held all at once.
+    """
+    excluded = np.zeros((children.n, len(RULES)), dtype=np.int64)
     if offers is None:
-        child, unit, dist, excluded = _from_unit_sets(children, units, policy)
-        offer = np.full(len(child), -1, dtype=np.int64)
-        use = np.ones(len(child), dtype=np.int64)
+        blocks = _from_unit_sets(children, units, policy, excluded)
     else:
-        child, unit, dist, offer, excluded = _from_offers(children, units, policy, offers)
-        use = offers.use[offer] if len(offer) else np.ones(0, dtype=np.int64)
-    return Eligibility(child, unit, dist, use, offer, excluded,
-                       fallback_eligibility(children, policy))
+        excluded[:, RULE["no_offer"]] = units.m - np.bincount(offers.child, minlength=children.n)
+        blocks = _from_offers(children, units, policy, offers, excluded)
+    parts: dict[str, list[np.ndarray]] = {"child": [], "unit": [], "offer": [], "value": []}
+    for c, u, d, offer in blocks:
+        parts["child"].append(c.astype(np.int32))
+        parts["unit"].append(u.astype(np.int32))
+        parts["offer"].append(offer.astype(np.int32))
+        parts["value"].append(d if price is None else price(c, u, d, offer))
+    child, unit, offer = (np.concatenate(parts[k] or [np.zeros(0, np.int32)])
+                          for k in ("child", "unit", "offer"))
+    value = np.concatenate(parts["value"] or [np.zeros(0)])
+    order = np.lexsort((unit, child)) if offers is not None else slice(None)
+    child, unit, offer, value = child[order], unit[order], offer[order], value[order]
+    use = (offers.use[offer].astype(np.int32) if offers is not None and len(offer)
+           else np.ones(len(child), dtype=np.int32))
+    return Eligibility(child, unit, use, offer, excluded, fallback_eligibility(children, policy),
+                       miles=value if price is None else None,
+                       pence=value if price is not None else None)
 
 
 def _blocks(children: Children, units: Units, who: np.ndarray) -> Iterator[np.ndarray]:
@@ -122,11 +147,10 @@ def _blocks(children: Children, units: Units, who: np.ndarray) -> Iterator[np.nd
         yield who[start:start + size]
 
 
-def _from_unit_sets(ch: Children, un: Units, policy: Policy) -> tuple[np.ndarray, ...]:
-    """Pairs sorted by (child, unit): bit-set rules, then distances for the survivors."""
+def _from_unit_sets(ch: Children, un: Units, policy: Policy,
+                    excluded: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
+    """Blocks of pairs in (child, unit) order: bit-set rules, then the pair rules."""
     sets = unit_sets(un, policy, max(int(ch.age.max(initial=0)), 0), len(NEED_BIT))
-    excluded = np.zeros((ch.n, len(RULES)), dtype=np.int64)
-    child, unit, dist = [], [], []
     for block in _blocks(ch, un, np.arange(ch.n)):
         survivors = None
         for name, passing in rule_stages(sets, ch, block, len(NEED_BIT)):
@@ -145,12 +169,7 @@ def _from_unit_sets(ch: Children, un: Units, policy: Policy) -> tuple[np.ndarray
             fails &= ok
             excluded[:, RULE[name]] += np.bincount(c[fails], minlength=ch.n)
             ok &= ~fails
-        child.append(c[ok])
-        unit.append(u[ok])
-        dist.append(d[ok])
-    return (np.concatenate(child or [np.zeros(0, np.int64)]).astype(np.int64),
-            np.concatenate(unit or [np.zeros(0, np.int64)]).astype(np.int64),
-            np.concatenate(dist or [np.zeros(0)]), excluded)
+        yield c[ok], u[ok], d[ok], np.full(int(ok.sum()), -1, dtype=np.int64)
 
 
 def _pair_rules(ch: Children, un: Units, c: np.ndarray, u: np.ndarray,
@@ -162,24 +181,12 @@ def _pair_rules(ch: Children, un: Units, c: np.ndarray, u: np.ndarray,
         yield "avoided_authority", _avoided(ch, un, c, u)
 
 
-def _from_offers(ch: Children, un: Units, policy: Policy,
-                 offers: Offers) -> tuple[np.ndarray, ...]:
-    excluded = np.zeros((ch.n, len(RULES)), dtype=np.int64)
-    excluded[:, RULE["no_offer"]] = un.m - np.bincount(offers.child, minlength=ch.n)
-    child, unit, dist, offer = [], [], [], []
+def _from_offers(ch: Children, un: Units, policy: Policy, offers: Offers,
+                 excluded: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
     for chunk in _offer_chunks(offers, np.arange(ch.n)):
         kept, counts, _ = _evaluate(chunk, ch, un, policy, offers)
         excluded += counts
-        child.append(chunk.child[kept])
-        unit.append(chunk.unit[kept])
-        dist.append(chunk.miles[kept])
-        offer.append(chunk.offer[kept])
-    c = np.concatenate(child or [np.zeros(0, np.int64)]).astype(np.int64)
-    u = np.concatenate(unit or [np.zeros(0, np.int64)]).astype(np.int64)
-    order = np.lexsort((u, c))
-    return (c[order], u[order], np.concatenate(dist or [np.zeros(0)])[order],
-            np.concatenate(offer or [np.zeros(0, np.int64)])[order].astype(np.int64),
-            excluded)
+        yield chunk.child[kept], chunk.unit[kept], chunk.miles[kept], chunk.offer[kept]
 
 
 def exclusion_reasons(children: Children, units: Units, policy: Policy,

@@ -36,8 +36,10 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
     lp = RestrictedLP(model, settings.seed)
     if forced is not None:
         _force(lp, forced)
-    lp.optimise(deadline)
+    finished = lp.optimise(deadline)
     stages["lp"] = time.perf_counter() - start
+    if not finished:
+        return _out_of_time(model, lp, incumbents, forced, start, stages)
     stages["lp_columns"] = float(len(lp.active))
     stages["cuts"] = float(len(lp.cut_upper))
     x = lp.x()
@@ -54,9 +56,9 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
         if objective_of(model, *best) <= bound:
             value = objective_of(model, *best)
             return Solution(best[0], best[1], value, value, "optimal", "lp",
-                            time.perf_counter() - start, stages, duals)
+                            time.perf_counter() - start, stages, duals, lagrangian)
     _set_integral(lp, highspy)
-    lp.solver.setOptionValue("mip_rel_gap", 0.0)
+    lp.solver.setOptionValue("mip_rel_gap", settings.gap)
     lp.solver.setOptionValue("mip_abs_gap", 0.99)
     rounded = _fix_and_finish(lp, x, deadline, forced)
     if rounded is not None:
@@ -66,9 +68,11 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
     columns, split = min(candidates, key=lambda c: (objective_of(model, *c), tuple(c[0])))
     incumbent = objective_of(model, columns, split)
     stages["incumbent"] = time.perf_counter() - start
-    if incumbent <= bound:
-        return Solution(columns, split, incumbent, incumbent, "optimal", "lp+heuristic",
-                        time.perf_counter() - start, stages, duals)
+    if settings.close_enough(incumbent, bound):
+        proven = min(incumbent, bound)
+        return Solution(columns, split, incumbent, proven,
+                        "optimal" if proven >= incumbent else "feasible", "lp+heuristic",
+                        time.perf_counter() - start, stages, duals, lagrangian)
     keep = np.maximum(reduced, 0.0) <= (incumbent - lagrangian) + 0.5
     keep[columns] = True
     keep[k:] = True
@@ -91,7 +95,22 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
         bound = max(bound, min(found[2], incumbent))
     return Solution(columns, split, incumbent, bound,
                     "optimal" if bound >= incumbent else "feasible", "lp+mip",
-                    time.perf_counter() - start, stages, duals)
+                    time.perf_counter() - start, stages, duals, lagrangian)
+
+
+def _out_of_time(model: Model, lp: RestrictedLP, incumbents: list[Choice], forced: int | None,
+                 start: float, stages: dict[str, float]) -> Solution:
+    """The time limit stopped the LP: the best incumbent, with the bound its duals give."""
+    candidates = [c for c in incumbents if forced is None or forced in set(c[0].tolist())]
+    if not candidates:
+        raise RuntimeError("no feasible allocation found in the time allowed")
+    lagrangian, _, duals = lp.lagrangian()
+    columns, split = min(candidates, key=lambda c: (objective_of(model, *c), tuple(c[0])))
+    value = objective_of(model, columns, split)
+    bound = min(value, int(np.ceil(lagrangian - 1e-6)))
+    return Solution(columns, split, value, bound, "optimal" if bound >= value else "feasible",
+                    "heuristic+lp-bound", time.perf_counter() - start, stages, duals,
+                    lagrangian)
 
 
 def solve_forced(model: Model, column: int, deadline: float, seed: int = 0) -> int | None:

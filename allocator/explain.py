@@ -69,8 +69,7 @@ def _money(pence: int | float) -> str:
 def allocation_table(problem: Problem, solution: Solution,
                      runner_up: dict[int, RunnerUp]) -> pd.DataFrame:
     """The rows of ``allocation.csv``, contract columns first."""
-    inputs, ch, un, elig, costs = (problem.inputs, problem.children, problem.units,
-                                   problem.elig, problem.costs)
+    inputs, ch, un, elig = problem.inputs, problem.children, problem.units, problem.elig
     policy = inputs.policy
     place = placements(problem, solution)
     m, F = un.m, len(policy.fallbacks)
@@ -79,8 +78,12 @@ def allocation_table(problem: Problem, solution: Solution,
     units_eligible = np.bincount(elig.child, minlength=ch.n)
     eligible_count = units_eligible + elig.fallback.sum(axis=1)
     cheaper = _cheaper_columns(problem, place)
+    at_unit = place.pair >= 0
+    detail = problem.detail(place.pair[at_unit])
+    paid, miles, move = (np.zeros(ch.n), np.zeros(ch.n), np.zeros(ch.n, dtype=bool))
+    paid[at_unit], miles[at_unit], move[at_unit] = detail.paid, detail.miles, detail.school_move
     for i in range(ch.n):
-        option, p = int(place.option[i]), int(place.pair[i])
+        option = int(place.option[i])
         row = {"child_id": ch.ids[i], "option": option_label(problem, option)}
         approvals: list[str] = []
         if option < m:
@@ -89,11 +92,11 @@ def allocation_table(problem: Problem, solution: Solution,
             row |= {"provider_id": un.provider[option], "setting": setting, "route": route,
                     "place_code": getattr(policy.place_codes, setting).value,
                     "place_provider": un.ownership[option],
-                    "weekly_cost": round(float(costs.paid[p]), 2),
-                    "distance_miles": round(float(elig.miles[p]), 2),
+                    "weekly_cost": round(float(paid[i]), 2),
+                    "distance_miles": round(float(miles[i]), 2),
                     "in_borough": bool(un.in_home[option])}
             approvals = _approvals(route, not un.in_home[option], bool(un.at_distance[option]),
-                                   bool(costs.school_move[p]), bool(ch.asc[i]))
+                                   bool(move[i]), bool(ch.asc[i]))
         elif option < m + F:
             fallback = policy.fallbacks[option - m]
             setting = fallback.setting.value
@@ -117,7 +120,7 @@ def allocation_table(problem: Problem, solution: Solution,
         row["eligible_options"] = int(eligible_count[i])
         row["excluded_by"] = _excluded_text(elig.excluded[i])
         row["reason"] = _reason(problem, place, i, runner, int(cheaper[i]),
-                                int(units_eligible[i]))
+                                int(units_eligible[i]), float(miles[i]))
         rows.append(row)
     table = pd.DataFrame(rows)
     ref = inputs.referrals
@@ -192,7 +195,7 @@ def _cheaper_columns(problem: Problem, place: Placement) -> np.ndarray:
 
 
 def _reason(problem: Problem, place: Placement, i: int, runner: RunnerUp | None,
-            cheaper: int, units_eligible: int) -> str:
+            cheaper: int, units_eligible: int, miles: float) -> str:
     un, policy, model = problem.units, problem.inputs.policy, problem.model
     option = int(place.option[i])
     m = un.m
@@ -212,7 +215,6 @@ def _reason(problem: Problem, place: Placement, i: int, runner: RunnerUp | None,
                f"its {units_eligible} eligible listed unit(s) were full or cost more overall")
         return (f"Placed{together} through the {fallback.route.value.upper()} purchasing "
                 f"system ({fallback.setting.value}): {why}.")
-    miles = problem.elig.miles[int(place.pair[i])]
     where = f"{un.ids[option]} ({SETTINGS[un.setting[option]]}, {ROUTES[un.route[option]]}, " \
             f"{miles:.1f} miles from home)"
     if cheaper == 0:

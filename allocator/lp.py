@@ -29,6 +29,10 @@ ADD_PER_ENTITY = 6
 PRICE_TOLERANCE = -1e-6
 
 
+class LPTimeoutError(Exception):
+    """The time limit stopped the simplex before the LP was optimal."""
+
+
 class RestrictedLP:
     def __init__(self, model: Model, seed: int):
         import highspy
@@ -64,6 +68,7 @@ class RestrictedLP:
         self.add(self._first_columns())
         self.pricing_rounds = 0
         self.cut_rounds = 0
+        self.timed_out = False
 
     # -- columns and cuts ---------------------------------------------------------------
     def _first_columns(self) -> np.ndarray:
@@ -130,6 +135,8 @@ class RestrictedLP:
         self.solver.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.05)))
         self.solver.run()
         status = self.solver.getModelStatus()
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            raise LPTimeoutError
         if status != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError("LP relaxation ended with "
                                + self.solver.modelStatusToString(status))
@@ -167,10 +174,18 @@ class RestrictedLP:
                       + np.minimum(reduced, 0.0).sum())
         return value, reduced, base
 
-    def optimise(self, deadline: float, max_rounds: int = 60) -> None:
-        """Column generation and cover cuts until neither finds anything (or time is up)."""
+    def optimise(self, deadline: float, max_rounds: int = 60) -> bool:
+        """Column generation and cover cuts until neither finds anything.
+
+        Returns False when the time limit stopped it; the duals held are then still usable
+        for a (weaker, but valid) Lagrangian bound.
+        """
         for _ in range(max_rounds):
-            self.run(deadline)
+            try:
+                self.run(deadline)
+            except LPTimeoutError:
+                self.timed_out = True
+                return False
             base, cuts = self.duals()
             reduced = self.reduced_costs(base, cuts)
             if self._price(reduced):
@@ -178,11 +193,14 @@ class RestrictedLP:
                 continue
             x = self.x()
             found = separate_covers(self.model, x)
-            if not found or time.perf_counter() > deadline:
-                return
+            if not found:
+                return True
+            if time.perf_counter() > deadline:
+                return False
             for variables, upper in found:
                 self.add_cut(variables, upper)
             self.cut_rounds += 1
+        return True
 
     def _price(self, reduced: np.ndarray) -> bool:
         candidates = np.flatnonzero((self.position < 0) & (reduced < PRICE_TOLERANCE))

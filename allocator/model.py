@@ -112,8 +112,14 @@ class _Block:
 
 
 def build_model(children: Children, units: Units, elig: Eligibility, costs: PairCosts,
-                policy: Policy, conflicts: np.ndarray) -> Model:
-    """Assemble columns and rows. ``conflicts`` is an (k, 2) array of child indices."""
+                policy: Policy, conflicts: np.ndarray,
+                candidates: np.ndarray | None = None) -> Model:
+    """Assemble columns and rows. ``conflicts`` is an (k, 2) array of child indices.
+
+    ``candidates`` (eligible pair indices) limits the columns of children choosing alone,
+    for markets too large to hold every pair as a column; sibling groups always see all
+    their members' pairs. Column ``member_pair`` values index the full eligible pairs.
+    """
     n, m, F = children.n, units.m, len(policy.fallbacks)
     unplaced = m + F
     kinds, groups, ent_members = _entities(children)
@@ -126,10 +132,11 @@ def build_model(children: Children, units: Units, elig: Eligibility, costs: Pair
     blocks: list[_Block] = []
     # Children choosing alone: singles and split-mode members.
     alone = entity_of_child >= 0
-    pair_ok = alone[elig.child]
-    p = np.flatnonzero(pair_ok)
-    blocks.append(_single_block(entity_of_child[elig.child[p]], elig.unit[p], costs.pence[p],
-                                elig.use[p], children.staff[elig.child[p]], elig.child[p], p))
+    pool = np.arange(elig.pairs) if candidates is None else np.asarray(candidates, np.int64)
+    p = pool[alone[elig.child[pool]]]
+    pair_child = elig.child[p].astype(np.int64)
+    blocks.append(_single_block(entity_of_child[pair_child], elig.unit[p], costs.pence[p],
+                                elig.use[p], children.staff[pair_child], pair_child, p))
     fb_child, fb_index = np.nonzero(elig.fallback & alone[:, None])
     blocks.append(_single_block(entity_of_child[fb_child], m + fb_index, fb_cost[fb_index],
                                 np.ones(len(fb_child), np.int64), np.zeros(len(fb_child),
@@ -215,8 +222,8 @@ def _group_block(entity: int, members: np.ndarray, ch: Children, un: Units, elig
                  conflict_set: set[tuple[int, int]]) -> _Block:
     """Columns where the whole group takes one option together."""
     size = len(members)
-    starts = np.searchsorted(elig.child, members)
-    ends = np.searchsorted(elig.child, members, side="right")
+    starts = np.searchsorted(elig.child, members.astype(elig.child.dtype))
+    ends = np.searchsorted(elig.child, members.astype(elig.child.dtype), side="right")
     common = None
     for s, e in zip(starts, ends, strict=True):
         here = elig.unit[s:e]
@@ -226,7 +233,7 @@ def _group_block(entity: int, members: np.ndarray, ch: Children, un: Units, elig
     if common is None or internal_conflict:
         common = np.zeros(0, dtype=np.int64)
     # pair index of each member at each common unit
-    pair = np.stack([s + np.searchsorted(elig.unit[s:e], common)
+    pair = np.stack([s + np.searchsorted(elig.unit[s:e], common.astype(elig.unit.dtype))
                      for s, e in zip(starts, ends, strict=True)], axis=1) if len(common) else \
         np.zeros((0, size), dtype=np.int64)
     use = elig.use[pair].sum(axis=1) if len(common) else np.zeros(0, np.int64)

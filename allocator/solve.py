@@ -33,6 +33,11 @@ class SolveSettings:
     time_limit_s: float = 30.0
     seed: int = 0
     workers: int = 2
+    gap: float = 0.0  # relative gap accepted; 0 proves optimality
+
+    def close_enough(self, value: int, bound: int) -> bool:
+        """Proven optimal, or within the accepted relative gap."""
+        return value <= bound or (value - bound) <= self.gap * abs(value)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Solution:
     seconds: float
     stages: dict[str, float] = field(default_factory=dict)
     duals: np.ndarray | None = None  # row duals of the LP relaxation, when one was solved
+    lagrangian: float | None = None  # the Lagrangian bound those duals give (pence)
 
     @property
     def gap(self) -> float:

@@ -75,8 +75,9 @@ def placement_metrics(problem: Problem, solution: Solution) -> dict[str, Any]:
     via_fallback = (place.option >= m) & (place.option < problem.model.unplaced_option)
     paid = np.zeros(problem.children.n)
     dist = np.full(problem.children.n, np.nan)
-    paid[at_unit] = problem.costs.paid[place.pair[at_unit]]
-    dist[at_unit] = problem.elig.miles[place.pair[at_unit]]
+    detail = problem.detail(place.pair[at_unit])
+    paid[at_unit] = detail.paid
+    dist[at_unit] = detail.miles
     for k in np.flatnonzero(via_fallback):
         fallback = fallbacks[place.option[k] - m]
         paid[k] = fallback.weekly_price
