@@ -51,8 +51,14 @@ MAX_FORCED = 8
 FORCED_SAFETY_S = 60.0
 
 
+#: Forced re-solves for models up to this many columns; larger models (regional batches
+#: and up) keep to the displacement chains, whose figures are then marked unproven where
+#: side rules exist, rather than spend minutes re-solving.
+FORCED_COLUMN_LIMIT = 100_000
+
+
 def runner_ups(model: Model, solution: Solution, seed: int,
-               max_forced: int = 200) -> dict[int, RunnerUp]:
+               max_forced: int | None = None) -> dict[int, RunnerUp]:
     """The runner-up of every entity that holds a chosen column.
 
     Where the displacement chain is exact (no side rules anywhere) it decides alone.
@@ -60,6 +66,8 @@ def runner_ups(model: Model, solution: Solution, seed: int,
     price) estimate, and the search stops when no untried alternative's Lagrangian lower
     bound could beat the best measured; ``proven`` says it stopped for that reason.
     """
+    if max_forced is None:
+        max_forced = 200 if model.n_columns <= FORCED_COLUMN_LIMIT else 0
     chosen_of = np.full(model.n_entities, -1, dtype=np.int64)
     chosen_of[model.col_entity[solution.columns]] = solution.columns
     by_entity, ptr = entity_columns(model)
@@ -83,7 +91,7 @@ def runner_ups(model: Model, solution: Solution, seed: int,
             out[int(e)] = (RunnerUp(int(feasible_order[0]), round(chain[feasible_order[0]]),
                                     True) if len(feasible_order) else RunnerUp(-1, 0, True))
             continue
-        if forced is not None and forced.solves >= max_forced:
+        if max_forced == 0 or (forced is not None and forced.solves >= max_forced):
             out[int(e)] = _unmeasured(order[0], chain, movable[e])
             continue
         if forced is None:
