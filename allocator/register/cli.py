@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from allocator.cli import run_guarded
-from allocator.register.db import RegisterError
+from allocator.register.errors import RegisterError
 
 if TYPE_CHECKING:
     from allocator.api import AllocationResult
@@ -82,7 +82,7 @@ def _decide(decision: str, proposal: int, officer: str, role: str, note: str | N
 
 
 def _role_choice() -> click.Choice:
-    from allocator.register.delegation import ROLES
+    from allocator.register.roles import ROLES
 
     return click.Choice(ROLES)
 

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from allocator.issues import InputError, Issue
+from allocator.register.errors import RegisterError
 
 #: The PostgreSQL advisory lock key that serialises writers ("PDPSREG1" as an integer).
 WRITE_LOCK_KEY = 0x5044505352454731 & 0x7FFFFFFFFFFFFFFF
@@ -36,16 +36,6 @@ CRASH_ENV = "PDPS_REGISTER_CRASH_AT"
 
 #: How long a writer waits for the write lock on SQLite before giving up, in ms.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-
-
-class RegisterError(InputError):
-    """A request the register refuses: unknown id, missing role, wrong state. Exit 2."""
-
-    def __init__(self, message: str, where: str = "register"):
-        super().__init__([Issue(where, None, None, message, "register")])
-
-    def __str__(self) -> str:
-        return self.report()
 
 
 def now() -> str:

@@ -20,7 +20,8 @@ from sqlalchemy import Connection, Engine, select, update
 
 from allocator.register import audit
 from allocator.register.db import RegisterError, crash_point, now, writing
-from allocator.register.delegation import PLACEMENT_OFFICER, Scheme, parse_scheme
+from allocator.register.delegation import Scheme, parse_scheme
+from allocator.register.roles import PLACEMENT_OFFICER
 from allocator.register.schema import (
     approvals,
     delegation_schemes,

@@ -20,15 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from allocator.issues import InputError, Issue
-from models.codes import Approval
-
-#: The register's own role: a placement that needs none of the contract's approvals (an
-#: in-house place in the borough) still needs a named officer to accept the recommendation,
-#: because the tool recommends and people decide.
-PLACEMENT_OFFICER = "placement_officer"
-
-#: Every role the scheme may grant.
-ROLES: tuple[str, ...] = (*Approval.values(), PLACEMENT_OFFICER)
+from allocator.register.roles import ROLES
 
 Role = Annotated[str, Field(pattern="^(" + "|".join(ROLES) + ")$")]
 
