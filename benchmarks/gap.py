@@ -165,7 +165,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also compute runner-ups and explanations (slower)")
     args = parser.parse_args(argv)
 
+    from instances import engine_commit
+
     optima = read_optima(args.data / "optimal-min.tsv")
+    print(f"engine commit {engine_commit()}; time limit {args.time_limit:g} s per instance")
     names = args.only or sorted(optima)
     run_one(read_gap(args.data / names[0]), args.time_limit, False)  # warm-up: imports
     print(f"{'instance':10} {'seconds':>8} {'solve s':>8} {'ours':>6} {'optimum':>7} "

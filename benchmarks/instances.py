@@ -141,6 +141,19 @@ def _move(market: DemoMarket, region: int) -> DemoMarket:
     return DemoMarket(ref, units, market.conflicts, market.seed, market.as_of)
 
 
+def engine_commit() -> str:
+    """The repository's commit (``-dirty`` with local changes): timings belong to a commit."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(["git", "-C", str(repo), "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return done.stdout.strip()
+
+
 def make(name: str, seed: int) -> Instance:
     """The named instance (``regional`` or ``national``) for ``seed``."""
     if name == "regional":

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from instances import INSTANCES, make, write_instance
+from instances import INSTANCES, engine_commit, make, write_instance
 
 METHODS = ("ours", "ours_no_explain", "mcf", "naive", "greedy")
 LABELS = {"ours": "ours (end to end)", "ours_no_explain": "ours, explain off",
@@ -360,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         write_instance(instance, folder)
         as_of = instance.as_of.isoformat()
         print(f"{instance.summary()}; written in {time.perf_counter() - start:.1f} s")
-        print(f"time limit {args.time_limit:g} s; CP-SAT num_workers {args.workers}; "
+        commit = engine_commit()
+        print(f"engine commit {commit}; time limit {args.time_limit:g} s; CP-SAT num_workers "
+              f"{args.workers}; "
               f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before the run")
         startup = {"python": startup_seconds(), **run_child("import", folder, args, as_of)}
         methods: dict[str, Any] = {}
@@ -372,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = next((m["pairs"] for m in methods.values() if "pairs" in m), None)
     if pairs is not None:
         print(f"{pairs:,} eligible (child, unit) pairs")
-    figures: dict[str, Any] = {"instance": args.instance, "seed": args.seed,
+    figures: dict[str, Any] = {"instance": args.instance, "seed": args.seed, "commit": commit,
                                "summary": instance.summary(), "pairs": pairs,
                                "time_limit_s": args.time_limit, "cpsat_workers": args.workers,
                                "cpus": os.cpu_count(), "startup": startup, "methods": methods}
