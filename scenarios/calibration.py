@@ -351,3 +351,48 @@ NEED_AREA_PREMIUM: Final = 150.0  # per need area beyond two, children's homes. 
 #: member of staff). ASSUMPTION.
 OWN_STAFFING_PRICE: Final = 0.60
 STAFFING_PRICE_1TO1: Final = (1800.0, 200.0)
+
+# ---------------------------------------------------------------------------------------------
+# Scenario simulation: demand over time (scenarios/demand.py, docs/scenarios.md)
+# ---------------------------------------------------------------------------------------------
+
+#: DfE 2024 (England, year to 31 March 2024): children looked after, starts and placement
+#: changes, and the reasons for changes that end a placement before its plan did.
+ENGLAND_LOOKED_AFTER: Final = 83_630
+ENGLAND_STARTS_PER_YEAR: Final = 33_000
+ENGLAND_PLACEMENT_CHANGES: Final = 66_070
+#: Reasons for placement change: "status of placement" 24% and "carer requests end due to
+#: behaviour" 8% end a placement early; "care plan" 31% are planned moves, part of a
+#: placement's planned length; "other" 22% is left out.
+UNPLANNED_CHANGE_SHARE: Final = 0.24 + 0.08
+
+#: Children entering care per looked-after child per year (DfE 2024: 33,000 / 83,630): the
+#: demand model scales this by the council's own number of looked-after children.
+ENTRIES_PER_CHILD_YEAR: Final = ENGLAND_STARTS_PER_YEAR / ENGLAND_LOOKED_AFTER
+
+#: Weekly chance that a placement breaks down (ends early, the child needs a new one): the
+#: DfE 2024 unplanned changes per looked-after child per year, over 52 weeks (about 0.49%).
+BREAKDOWN_PER_WEEK: Final = (ENGLAND_PLACEMENT_CHANGES * UNPLANNED_CHANGE_SHARE
+                             / ENGLAND_LOOKED_AFTER / 52)
+
+#: Looked-after children the council has. ASSUMPTION: an order of magnitude for a borough of
+#: Sefton's size; set it to the council's own SSDA903 count.
+LOOKED_AFTER: Final = 600
+
+#: Planned placement length by setting, weeks: lognormal (median, log spread). ASSUMPTION,
+#: anchored on DfE 2024: 83,630 children over 33,000 starts plus 66,070 changes a year is a
+#: mean placement of about 44 weeks; foster placements last longest, parent-and-child
+#: assessments are short (about 12 weeks).
+PLACEMENT_WEEKS: Final[dict[str, tuple[float, float]]] = {
+    "foster": (30.0, 0.9), "residential": (22.0, 0.8), "supported": (30.0, 0.7),
+    "parent_child": (12.0, 0.5),
+}
+
+#: What a child waiting for a placement costs a week: an emergency spot purchase, the
+#: setting's median price (``PRICES``) with the spot mark-up (``ROUTE_MARKUP``) and a 25%
+#: emergency premium. The premium is ASSUMPTION.
+EMERGENCY_PREMIUM: Final = 1.25
+WAITING_COST: Final[dict[str, float]] = {
+    setting: round(PRICES[setting][0] * ROUTE_MARKUP["spot"] * EMERGENCY_PREMIUM, -1)
+    for setting in ("foster", "residential", "supported", "parent_child")
+}
