@@ -75,7 +75,8 @@ class Pool(Strict):
 
 
 def _default_durations() -> dict[str, Duration]:
-    return {s: Duration(median_weeks=w, spread=v) for s, (w, v) in cal.PLACEMENT_WEEKS.items()}
+    return {Setting(s): Duration(median_weeks=w, spread=v)
+            for s, (w, v) in cal.PLACEMENT_WEEKS.items()}
 
 
 class Demand(Strict):
@@ -92,7 +93,7 @@ class Demand(Strict):
     durations: dict[Setting, Duration] = Field(default_factory=_default_durations)
     breakdown_per_week: Share = cal.BREAKDOWN_PER_WEEK
     waiting_cost: dict[Setting, NonNegative] = Field(
-        default_factory=lambda: dict(cal.WAITING_COST))
+        default_factory=lambda: {Setting(s): v for s, v in cal.WAITING_COST.items()})
     pool: Pool = Pool()
 
     @model_validator(mode="after")

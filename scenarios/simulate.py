@@ -62,6 +62,8 @@ class Replication:
     weekly: np.ndarray  # (horizon weeks, len(KPIS))
     distance_counts: np.ndarray  # placements made in the horizon, by DISTANCE_BINS
     methods: np.ndarray  # weeks settled by own choice, assignment, engine
+    #: (week, pool index, emergency) of every child in care at each requested week's end.
+    snapshots: tuple[tuple[int, np.ndarray, np.ndarray], ...] = ()
 
 
 def starting_placements(market: Market, seed: int) -> Start:
@@ -76,12 +78,14 @@ def starting_placements(market: Market, seed: int) -> Start:
 
 
 def simulate(market: Market, seed: int, replication: int, enable: np.ndarray | None = None,
-             start: Start | None = None) -> Replication:
+             start: Start | None = None, snapshot_at: tuple[int, ...] = ()) -> Replication:
     """Run replication ``replication`` of ``market`` with the random stream of ``seed``.
 
     ``enable`` switches on plan-growth candidate units (the market's last units) from the
     first week; ``start`` is :func:`starting_placements` for ``seed`` (computed when not
-    given). The result depends only on the arguments, never on the process running it.
+    given); ``snapshot_at`` lists simulated weeks whose children in care (placed or
+    waiting) are returned, for plan-growth's sampled demand. The result depends only on the
+    arguments, never on the process running it.
     """
     un, pool, d = market.units, market.pool, market.demand
     m, F = un.m, market.fb_pence.shape[1]
@@ -109,6 +113,7 @@ def simulate(market: Market, seed: int, replication: int, enable: np.ndarray | N
     weekly = np.zeros((horizon, len(KPIS)))
     distance_counts = np.zeros(len(DISTANCE_BINS) - 1, dtype=np.int64)
     methods = np.zeros(3, dtype=np.int64)
+    snapshots = []
 
     def place(rows: np.ndarray, choice: np.ndarray, chosen: np.ndarray, t: int) -> None:
         status[rows], option[rows], pair[rows], wait_end[rows] = PLACED, choice, chosen, NEVER
@@ -162,6 +167,9 @@ def simulate(market: Market, seed: int, replication: int, enable: np.ndarray | N
             settled = choice < m + F
             made = waiting[settled]
             place(made, choice[settled], chosen[settled], t)
+        if t in snapshot_at:
+            here = np.flatnonzero((status == PLACED) | (status == WAITING))
+            snapshots.append((t, who[here], emergency[here].copy()))
         if t >= market.warmup:
             row = weekly[t - market.warmup]
             _measure(row, market, e, status, option, pair, profile, made, active)
@@ -169,7 +177,7 @@ def simulate(market: Market, seed: int, replication: int, enable: np.ndarray | N
             row[K["breakdowns"]] = int(broken.sum())
             distance_counts += np.histogram(_miles(market, option[made], pair[made]),
                                             DISTANCE_BINS)[0]
-    return Replication(replication, weekly, distance_counts, methods)
+    return Replication(replication, weekly, distance_counts, methods, tuple(snapshots))
 
 
 def setting_of(market: Market, option: np.ndarray) -> np.ndarray:
