@@ -207,6 +207,8 @@ def choose(market: Market, scenario: Scenario, sizes: np.ndarray, places: int,
     for j in range(J):
         model.helper.set_var_integrality(n_y + j, True)
     solver = mb.Solver("highs")
+    solver.enable_output(False)
+    solver.set_solver_specific_parameters("output_flag=false")  # no banner on stdout
     solver.set_time_limit_in_seconds(120)
     built = time.perf_counter()
     status = solver.solve(model)
