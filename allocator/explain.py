@@ -122,7 +122,9 @@ def allocation_table(problem: Problem, solution: Solution,
         row["reason"] = _reason(problem, place, i, runner, int(cheaper[i]),
                                 int(units_eligible[i]), float(miles[i]))
         rows.append(row)
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=[c for c in ALLOCATION_COLUMNS + EXTRA_COLUMNS
+                                        if c not in ("sibling_group", "urgency", "legal_status",
+                                                     "category_of_need")])
     ref = inputs.referrals
     table["sibling_group"] = ref["sibling_group"].to_numpy()
     table["urgency"] = ref["urgency"].to_numpy()
