@@ -145,7 +145,7 @@ def _dask(markets: dict[str, Market], tasks: list[tuple[Job, tuple[int, ...]]],
         raise ValueError("the Dask executor needs the 'scenarios' extra: "
                          "pip install 'pdps-allocator[scenarios]'") from exc
     done: dict[int, list[Replication]] = {}
-    with Client(scheduler, set_as_default=False) as client:
+    with Client(scheduler) as client:
         shared = client.scatter(markets, broadcast=True)
         futures = client.map(_run_chunk, [t[0] for t in tasks], [t[1] for t in tasks],
                              markets=shared, pure=False)
