@@ -23,6 +23,10 @@ one in every benchmark), and the same seed gives the same files.
     pairs at 5,000 x 50,000, 12.5 GB to build), which is not a national market but a very
     dense regional one. Neighbouring regions are closer than the cap, so the regions do
     compete for units near their borders.
+
+``small``
+    ``generate(150, 300, seed)``: a check of the benchmark itself, where the naive model
+    proves optimality and its objective can be compared with ours.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ REGION_CENTRES: tuple[tuple[str, float, float], ...] = (
     ("Wales", 51.48, -3.18),
 )
 NATIONAL_MAX_MILES = 60.0
-INSTANCES = ("regional", "national")
+INSTANCES = ("regional", "national", "small")
 
 
 @dataclass(frozen=True)
@@ -154,8 +158,17 @@ def engine_commit() -> str:
     return done.stdout.strip()
 
 
+def small(seed: int) -> Instance:
+    """150 children x 300 units: small enough for the naive model to prove optimality, so
+    scale.py's "objectives equal" check is exercised, not only reported as n/a."""
+    market = generate(150, 300, seed, AS_OF)
+    return Instance("small", seed, market.referrals, market.units, market.conflicts)
+
+
 def make(name: str, seed: int) -> Instance:
-    """The named instance (``regional`` or ``national``) for ``seed``."""
+    """The named instance (``regional``, ``national`` or ``small``) for ``seed``."""
+    if name == "small":
+        return small(seed)
     if name == "regional":
         return regional(seed)
     if name == "national":
