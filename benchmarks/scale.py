@@ -1,9 +1,9 @@
 """How fast is exact allocation at regional and national scale, against what?
 
-On one generated instance (``instances.py``: ``regional`` 1,000 x 2,000 or ``national``
-5,000 x 50,000, from a seed, written as contract files to a temporary folder) this times,
-each method in its own child process so that its peak resident memory (``VmHWM``, read
-inside the child) is its own:
+On one generated instance (``instances.py``: ``regional`` 1,000 x 2,000, ``national``
+5,000 x 50,000 or ``small`` 150 x 300, from a seed, written as contract files to a temporary
+folder) this times each method in its own child process, so that its peak resident memory
+(``VmHWM``, read inside the child) is its own:
 
 ``ours``
     :func:`allocator.api.allocate` + ``result.write``: read -> validate -> eligibility ->
