@@ -3,7 +3,7 @@
 Notebooks are documentation that executes; one that no longer runs is a broken promise to
 the researcher who opens it. They are stored with outputs cleared (so a diff shows code, not
 pictures) and run here from their own folder, as a reader would. A notebook whose metadata
-carries ``pdps.skip`` is skipped with that reason (02 waits for the scenario API).
+carries ``pdps.skip`` is skipped with that reason.
 """
 
 from __future__ import annotations
