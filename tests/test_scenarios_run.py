@@ -86,3 +86,17 @@ def test_occupied_out_folder_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not empty" in result.output
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
     assert load_scenario(scenario).name == "Sefton baseline"
+
+
+def test_progress_bar_only_when_asked_for_a_terminal(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\nmarket: {demo: {units: 300, seed: 7}}\nhorizon_weeks: 3\n"
+                        "warmup_weeks: 1\nreplications: 3\ndemand: {pool: {children: 1000}}\n")
+    args = ["scenario", "run", str(scenario), "--workers", "1", "--out"]
+    quiet = CliRunner().invoke(main, [*args, str(tmp_path / "a")])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    monkeypatch.setenv("PDPS_PROGRESS", "1")
+    shown = CliRunner().invoke(main, [*args, str(tmp_path / "b")])
+    assert shown.exit_code == 0 and "replications" in shown.stderr
+    assert "replications" not in shown.stdout.split("\n", 1)[1]
