@@ -20,7 +20,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from allocator.model import ROW_ADMISSION, ROW_ASSIGN, ROW_STAFF, ROW_VACANCY, build_model
+from allocator.model import (
+    MEMBER,
+    ROW_ADMISSION,
+    ROW_ASSIGN,
+    ROW_STAFF,
+    ROW_VACANCY,
+    SINGLE,
+    build_model,
+)
 from allocator.problem import Problem
 from allocator.solve import Solution, SolveSettings
 
@@ -30,7 +38,14 @@ MAX_ROUNDS = 12
 
 
 def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Problem]:
-    """Solve over candidates with pricing rounds; the bound holds for the whole market."""
+    """Solve over candidates with pricing rounds; the bound holds for the whole market.
+
+    A round ends one of three ways. Pairs price out: they join and the model is solved
+    again. None do, but some lie within the gap (their reduced cost is at most objective
+    minus bound): they could still be in a better allocation, so they join too. Neither:
+    every pair left out is priced beyond the gap, so the candidates' optimum is the
+    market's, and the candidates' proof is a proof for the whole market.
+    """
     from allocator.exact import solve_exact
     from allocator.solve import greedy_solution
 
@@ -48,19 +63,21 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
                                   settings.workers, settings.gap)
         solution = solve_exact(model, remaining, time.perf_counter(),
                                [(baseline.columns, baseline.split)])
-        extra, priced_out = _price_universe(problem, solution, candidates)
+        market = (solution.lagrangian or 0.0)
+        reduced, outside = _outside_reduced_costs(problem, solution, candidates)
+        market += float(np.minimum(reduced, 0.0).sum())
+        bound = min(int(np.ceil(market - 1e-6)), solution.objective)
         stages[f"round_{round_}"] = time.perf_counter() - start
-        bound = int(np.ceil((solution.lagrangian or 0.0) + extra - 1e-6))
-        bound = min(bound, solution.objective)
-        if (not len(priced_out) or time.perf_counter() > deadline
-                or settings.close_enough(solution.objective, bound)):
-            status = "optimal" if bound >= solution.objective else "feasible"
-            stages["candidate_pairs"] = float(len(candidates))
-            return replace(solution, bound=bound, status=status,
-                           method=solution.method + "+pricing",
-                           seconds=time.perf_counter() - start,
-                           stages={**solution.stages, **stages}), problem
-        candidates = np.union1d(candidates, priced_out)
+        out_of_time = time.perf_counter() > deadline
+        joining = _first_per_child(problem, outside[reduced < -0.5], reduced[reduced < -0.5])
+        if not len(joining):
+            near = reduced <= solution.objective - market + 0.5
+            if not near.any() and solution.bound >= solution.objective:
+                bound = solution.objective  # the candidates' proof covers the market
+            joining = outside[near]
+        if not len(joining) or out_of_time or settings.close_enough(solution.objective, bound):
+            break
+        candidates = np.union1d(candidates, joining)
     stages["candidate_pairs"] = float(len(candidates))
     status = "optimal" if bound >= solution.objective else "feasible"
     return replace(solution, bound=bound, status=status, method=solution.method + "+pricing",
@@ -68,25 +85,39 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
                    stages={**solution.stages, **stages}), problem
 
 
-def _price_universe(problem: Problem, solution: Solution,
-                    candidates: np.ndarray) -> tuple[float, np.ndarray]:
-    """Sum of negative reduced costs outside the candidates, and the pairs to add."""
+def _first_per_child(problem: Problem, pairs: np.ndarray, reduced: np.ndarray) -> np.ndarray:
+    """The most negative few pairs of each child, so one child cannot flood a round."""
+    if not len(pairs):
+        return pairs
+    child = problem.elig.child[pairs]
+    order = np.lexsort((pairs, reduced, child))
+    first = np.searchsorted(child[order], child[order], side="left")
+    rank = np.arange(len(order)) - first
+    return np.sort(pairs[order][rank < ADD_PER_CHILD])
+
+
+def _outside_reduced_costs(problem: Problem, solution: Solution,
+                           candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reduced costs (a valid lower estimate) of every pair left out, and those pairs.
+
+    Conflict and cut duals are left out of the estimate: they are never positive on a
+    ``<=`` row, so leaving them out can only lower a reduced cost, keeping the bound valid.
+    """
     model, elig = problem.model, problem.elig
     duals = solution.duals
     if duals is None:  # pragma: no cover - the LP path always returns duals
-        return 0.0, np.zeros(0, np.int64)
-    n_rows = len(model.row_kind)
+        return np.zeros(0), np.zeros(0, np.int64)
     by_kind = {}
     for kind in (ROW_VACANCY, ROW_STAFF, ROW_ADMISSION):
         y = np.zeros(model.n_units)
-        rows = np.flatnonzero(model.row_kind[:n_rows] == kind)
+        rows = np.flatnonzero(model.row_kind == kind)
         y[model.row_ref[rows]] = duals[rows]
         by_kind[kind] = y
     assign = np.flatnonzero(model.row_kind == ROW_ASSIGN)
     entity_dual = np.zeros(model.n_entities)
     entity_dual[model.row_ref[assign]] = duals[assign]
     alone_entity = np.full(model.n_children, -1, dtype=np.int64)
-    single = np.flatnonzero(np.isin(model.entity_kind, [0, 3]))  # SINGLE, MEMBER
+    single = np.flatnonzero(np.isin(model.entity_kind, [SINGLE, MEMBER]))
     alone_entity[model.entity_children[model.entity_ptr[single]]] = single
     outside = np.ones(elig.pairs, dtype=bool)
     outside[candidates] = False
@@ -97,11 +128,4 @@ def _price_universe(problem: Problem, solution: Solution,
     reduced = (elig.pence[pairs] - entity_dual[alone_entity[c]]
                - elig.use[pairs] * by_kind[ROW_VACANCY][u] - by_kind[ROW_ADMISSION][u]
                - staff * by_kind[ROW_STAFF][u])
-    negative = reduced < -0.5
-    if not negative.any():
-        return float(np.minimum(reduced, 0.0).sum()), np.zeros(0, np.int64)
-    found, found_rc, found_child = pairs[negative], reduced[negative], c[negative]
-    order = np.lexsort((found, found_rc, found_child))
-    first = np.searchsorted(found_child[order], found_child[order], side="left")
-    rank = np.arange(len(order)) - first
-    return float(np.minimum(reduced, 0.0).sum()), np.sort(found[order][rank < ADD_PER_CHILD])
+    return reduced, pairs

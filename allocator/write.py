@@ -38,16 +38,31 @@ def as_text_table(frame: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for name in frame.columns:
         column = frame[name]
+        blank = column.isna().to_numpy(dtype=bool, copy=True)
         if name in MONEY_COLUMNS:
-            numbers = pd.to_numeric(column, errors="coerce")
-            out[name] = [("" if pd.isna(v) else f"{v:.2f}") for v in numbers]
-        elif column.dtype == bool or set(column.dropna().map(type)) <= {bool, np.bool_}:
-            out[name] = ["" if v is None or (isinstance(v, float) and np.isnan(v))
-                         else ("true" if v else "false") for v in column]
+            numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+            text = np.array([f"{v:.2f}" for v in np.nan_to_num(numbers)], dtype=object)
+            blank |= np.isnan(numbers)
+        elif column.dtype == bool or _all_booleans(column):
+            text = np.where(column.fillna(False).to_numpy(dtype=bool), "true", "false")
         else:
-            out[name] = ["" if v is None or (isinstance(v, float) and np.isnan(v))
-                         else defuse(str(v)) for v in column]
+            strings = column.astype(object).where(~blank, "").astype(str)
+            risky = strings.str.startswith(FORMULA_START).to_numpy(dtype=bool)
+            text = strings.to_numpy(dtype=object, copy=True)
+            text[risky] = "'" + strings[risky].to_numpy(dtype=object)
+        text = np.array(text, dtype=object)
+        text[blank] = ""
+        out[name] = text
     return pd.DataFrame(out, columns=list(frame.columns))
+
+
+def _all_booleans(column: pd.Series) -> bool:
+    """True for an object column holding only booleans (and blanks)."""
+    if column.dtype != object:
+        return False
+    present = column.dropna()
+    return len(present) > 0 and all(isinstance(v, bool | np.bool_) for v in present.iloc[:50]) \
+        and present.isin([True, False]).all()
 
 
 def write_outputs(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
