@@ -275,12 +275,13 @@ def parse_scenario(raw: object, label: str = "scenario", base_dir: Path | None =
     try:
         scenario = Scenario.model_validate({**raw, "base_dir": base_dir or Path(".")})
     except ValidationError as exc:
-        raise InputError(_issues(exc, label)) from None
+        raise InputError(validation_issues(exc, label)) from None
     scenario.policy_object(label)  # a bad policy is an input error now, not mid-run
     return scenario
 
 
-def _issues(exc: ValidationError, label: str) -> list[Issue]:
+def validation_issues(exc: ValidationError, label: str) -> list[Issue]:
+    """One issue per pydantic error, naming the file and the dotted key."""
     issues = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or None

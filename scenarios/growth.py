@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from pydantic import ValidationError
 
 from allocator.issues import InputError, Issue
-from scenarios.config import AddUnits, Scenario, Strict, _issues
+from scenarios.config import AddUnits, Scenario, Strict, validation_issues
 from scenarios.executors import Executor
 from scenarios.market import Market, compile_market
 from scenarios.montecarlo import Comparison, RunResult, run_markets
@@ -64,7 +64,7 @@ def load_candidates(path: str | Path) -> tuple[Candidate, ...]:
     except yaml.YAMLError:
         raise InputError([Issue(label, None, None, "not valid YAML", "scenario")]) from None
     except ValidationError as exc:
-        raise InputError(_issues(exc, label)) from None
+        raise InputError(validation_issues(exc, label)) from None
     ids = [c.id for c in parsed.candidates]
     if len(set(ids)) != len(ids):
         raise InputError([Issue(label, None, "candidates", "candidate ids must be unique",

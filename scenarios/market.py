@@ -28,7 +28,7 @@ from allocator.costs import fallback_pence, pair_pence, to_pence
 from allocator.eligibility import eligibility, fallback_eligibility
 from allocator.issues import InputError
 from allocator.read import read_table
-from allocator.validate import load_inputs
+from allocator.validate import Inputs, load_inputs
 from models.policy import Fallback, Policy
 from scenarios.config import (
     AddUnits,
@@ -251,7 +251,7 @@ def _pool_referrals(scenario: Scenario) -> pd.DataFrame:
 
 
 def _validated(scenario: Scenario, policy: Policy, pool: pd.DataFrame,
-               specs: Sequence[AddUnits]):
+               specs: Sequence[AddUnits]) -> Inputs:
     """Base units + added units, validated with the pool in one pass of ``load_inputs``."""
     path = scenario.units_path()
     if path is not None:
