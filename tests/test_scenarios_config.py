@@ -91,3 +91,24 @@ def test_dask_without_scheduler_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["scenario", "run", str(EXAMPLES / "lcr-price-shock.yaml"),
                                        "--out", str(tmp_path / "o"), "--executor", "dask"])
     assert result.exit_code == 2 and "--scheduler" in result.output
+
+
+def test_units_file_errors_name_the_file_row_and_column(tmp_path: Path) -> None:
+    from datetime import date
+
+    from scenarios.demo_data import generate, write
+
+    write(generate(children=5, units=60, seed=3, as_of=date(2026, 11, 25)), tmp_path / "m")
+    units = tmp_path / "m" / "units.csv"
+    lines = units.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[3].split(",")
+    cells[header.index("vacancies")] = "lots"
+    lines[3] = ",".join(cells)
+    units.write_text("\n".join(lines) + "\n")
+    path = _write(tmp_path, BASE.replace("  demo: {units: 300, seed: 7}",
+                                         "  units: m/units.csv"))
+    result = CliRunner().invoke(main, ["scenario", "run", str(path), "--out",
+                                       str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"{units}, row 4, column vacancies" in result.output
