@@ -66,8 +66,11 @@ class PluginGroup(click.Group):
     (``demo-data``, ``scenario``) join the CLI through the ``pdps.commands`` entry points.
     """
 
+    #: The entry-point group whose commands join this group.
+    plugin_group = COMMAND_GROUP
+
     def _plugins(self) -> dict[str, Any]:
-        return {ep.name: ep for ep in entry_points(group=COMMAND_GROUP)}
+        return {ep.name: ep for ep in entry_points(group=self.plugin_group)}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self._plugins()))

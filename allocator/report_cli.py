@@ -8,31 +8,17 @@ registering a command, without editing this module.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-from typing import Any
-
 import click
 
-from allocator.cli import run_guarded
+from allocator.cli import PluginGroup, run_guarded
 
 REPORT_COMMANDS = "pdps.report.commands"
 
 
-class ReportGroup(click.Group):
+class ReportGroup(PluginGroup):
     """A click group that also offers the report commands registered by entry point."""
 
-    def _plugins(self) -> dict[str, Any]:
-        return {ep.name: ep for ep in entry_points(group=REPORT_COMMANDS)}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is not None:
-            return command
-        plugin = self._plugins().get(cmd_name)
-        return plugin.load() if plugin is not None else None
+    plugin_group = REPORT_COMMANDS
 
 
 @click.group(cls=ReportGroup)
