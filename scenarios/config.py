@@ -89,6 +89,11 @@ class Demand(Strict):
     looked_after: Annotated[int, Field(ge=1)] = cal.LOOKED_AFTER
     entries_per_child_year: NonNegative = cal.ENTRIES_PER_CHILD_YEAR
     arrivals_per_week: dict[Setting, NonNegative] | None = None
+    #: Need profile: a pool child is drawn with weight the product of these factors over
+    #: its needs (``{SEMH: 1.5}``: children with SEMH half as likely again), within its
+    #: setting profile.
+    need_weights: dict[NeedCode, Annotated[float, Field(ge=0, le=100)]] = Field(
+        default_factory=dict)
     emergency_share: Share = cal.EMERGENCY_SHARE
     durations: dict[Setting, Duration] = Field(default_factory=_default_durations)
     breakdown_per_week: Share = cal.BREAKDOWN_PER_WEEK

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from allocator.arrays import SETTINGS
+from allocator.arrays import NEED_BIT, SETTINGS
+from allocator.issues import InputError, Issue
 from scenarios.config import MAX_DEMAND_FACTOR, Demand
 
 #: Placements per child whose draws are made up front; a child who needs more reuses them.
@@ -35,6 +36,7 @@ class DemandArrays:
     rate_max: np.ndarray  # (P,) the rate candidate arrivals are drawn at
     members_ptr: np.ndarray  # CSR of pool children by profile
     members: np.ndarray
+    weight_cum: np.ndarray  # cumulative draw weights of ``members`` within each profile
     emergency_share: float
     duration_median: np.ndarray  # (S,) weeks by setting
     duration_spread: np.ndarray  # (S,)
@@ -68,16 +70,28 @@ def base_rates(demand: Demand, pool_profile: np.ndarray) -> np.ndarray:
 
 
 def demand_arrays(demand: Demand, pool_profile: np.ndarray, factor: np.ndarray,
-                  epoch_start: np.ndarray, weeks: int) -> DemandArrays:
+                  epoch_start: np.ndarray, weeks: int,
+                  pool_needs: np.ndarray | None = None) -> DemandArrays:
+    """The demand block as arrays; ``pool_needs`` (need bit masks) for ``need_weights``."""
     base = base_rates(demand, pool_profile)
     order = np.argsort(pool_profile, kind="stable")
     ptr = np.searchsorted(pool_profile[order], np.arange(len(SETTINGS) + 1))
-    empty = [SETTINGS[p] for p in range(len(SETTINGS)) if base[p] > 0 and ptr[p + 1] == ptr[p]]
+    weight = np.ones(len(pool_profile))
+    if demand.need_weights and pool_needs is not None:
+        for code, w in demand.need_weights.items():
+            weight *= np.where(pool_needs & NEED_BIT[code.value], w, 1.0)
+    cum = np.zeros(len(order))
+    for p in range(len(SETTINGS)):
+        cum[ptr[p]:ptr[p + 1]] = np.cumsum(weight[order[ptr[p]:ptr[p + 1]]])
+    empty = [SETTINGS[p] for p in range(len(SETTINGS))
+             if base[p] > 0 and (ptr[p + 1] == ptr[p] or cum[ptr[p + 1] - 1] <= 0)]
     if empty:
-        raise ValueError(f"no child in the pool has the profile {empty}: enlarge demand.pool")
+        raise InputError([Issue("scenario", None, "demand.pool", f"no child of the pool can "
+                                f"arrive with the profile {empty}: enlarge demand.pool or "
+                                "check demand.need_weights", "scenario")])
     return DemandArrays(
         rate=base[None, :] * factor, rate_max=base * MAX_DEMAND_FACTOR,
-        members_ptr=ptr.astype(np.int64), members=order.astype(np.int64),
+        members_ptr=ptr.astype(np.int64), members=order.astype(np.int64), weight_cum=cum,
         emergency_share=float(demand.emergency_share),
         duration_median=np.array([demand.durations[s].median_weeks for s in SETTINGS]),
         duration_spread=np.array([demand.durations[s].spread for s in SETTINGS]),
@@ -112,9 +126,16 @@ def draw_stock(demand: DemandArrays, seed: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _members(demand: DemandArrays, profile: np.ndarray, pick: np.ndarray) -> np.ndarray:
-    size = demand.members_ptr[profile + 1] - demand.members_ptr[profile]
-    return demand.members[demand.members_ptr[profile]
-                          + np.minimum((pick * size).astype(np.int64), size - 1)]
+    """Pool children of each profile, by inverse transform of the profile's weights at
+    ``pick`` (uniform weights: every child of the profile equally likely)."""
+    out = np.zeros(len(profile), dtype=np.int64)
+    for p in np.unique(profile):
+        rows = np.flatnonzero(profile == p)
+        low, high = demand.members_ptr[p], demand.members_ptr[p + 1]
+        cum = demand.weight_cum[low:high]
+        at = np.searchsorted(cum, pick[rows] * cum[-1], side="right")
+        out[rows] = demand.members[low + np.minimum(at, high - low - 1)]
+    return out
 
 
 def draw_arrivals(demand: DemandArrays, weeks: int, seed: int, replication: int,

@@ -175,7 +175,7 @@ def compile_market(scenario: Scenario, candidates: Sequence[AddUnits] = ()) -> M
         pair_unit=u, pair_miles=miles, pair_pence=pence, pair_scaled=scaled,
         pair_fixed=fixed.astype(float), unplaced_pence=int(to_pence(policy.weights.unplaced)),
         demand=demand_arrays(scenario.demand, profile_of(pool.settings), demand_factor,
-                             epoch_start, weeks),
+                             epoch_start, weeks, pool.needs),
         time_limit_s=float(policy.solver.time_limit_s),
     )
 

@@ -70,3 +70,17 @@ def test_price_changes_move_spend_with_their_sign(factor: float) -> None:
     difference = compare(small(), changed, workers=1).differences().loc["total_spend",
                                                                         "difference"]
     assert np.sign(difference) == np.sign(factor - 1)
+
+
+def test_need_weights_shift_the_need_profile_of_arrivals() -> None:
+    from allocator.arrays import NEED_BIT
+
+    plain = compile_market(small())
+    leaning = compile_market(small(demand={"looked_after": 500, "need_weights": {"SEMH": 4},
+                                           "pool": {"children": 1000, "seed": 5}}))
+
+    def semh_share(market) -> float:
+        arrivals = draw_arrivals(market.demand, market.weeks, 11, 0)
+        return float((market.pool.needs[arrivals.child] & NEED_BIT["SEMH"] > 0).mean())
+
+    assert semh_share(leaning) > semh_share(plain) + 0.1
