@@ -35,6 +35,8 @@ from allocator.model import SINGLE, Model
 from allocator.solve import Solution
 
 UNSET = np.iinfo(np.int64).max
+#: Distances held at once by the batched Dijkstra of :func:`_chain_extras` (8 bytes each).
+DIJKSTRA_BATCH_CELLS = 100_000
 
 
 @dataclass(frozen=True)
@@ -175,16 +177,28 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
     extras[cols] = base
     home = model.col_option[current]
     full = np.unique(home[to_free[home] > 1e-9])
-    for option in full:
-        limit = float(to_free[option])
-        back = dijkstra(reverse, indices=int(option), limit=limit)
-        # The place the forced child leaves may itself start an improvement: the best chain
-        # of moves *into* it (from anywhere), or nothing (0).
-        refill = min(0.0, float(np.min(back + to_free)) - limit)
-        here = np.flatnonzero(home == option)
-        direct = back[model.col_option[cols[here]]] - limit
-        extras[cols[here]] = base[here] + np.minimum(refill, np.where(np.isfinite(direct),
-                                                                      direct, np.inf))
+    # One Dijkstra per full option, run in batches (one scipy call each; a call per option
+    # spent most of its time in the call itself). A batch searches as far as its largest
+    # limit; masking each row back to its own limit gives exactly the per-option result,
+    # since Dijkstra's distances within a limit do not depend on where it stops.
+    full = full[np.argsort(to_free[full], kind="stable")]
+    by_home = np.argsort(home, kind="stable")
+    home_ptr = np.searchsorted(home[by_home], np.arange(nodes + 1))
+    batch = max(1, DIJKSTRA_BATCH_CELLS // nodes)
+    for first in range(0, len(full), batch):
+        options = full[first:first + batch]
+        limits = to_free[options]
+        back = np.atleast_2d(dijkstra(reverse, indices=options, limit=float(limits.max())))
+        back[back > limits[:, None]] = np.inf
+        for row, option in enumerate(options):
+            limit = float(limits[row])
+            # The place the forced child leaves may itself start an improvement: the best
+            # chain of moves *into* it (from anywhere), or nothing (0).
+            refill = min(0.0, float(np.min(back[row] + to_free)) - limit)
+            here = by_home[home_ptr[option]:home_ptr[option + 1]]
+            direct = back[row, model.col_option[cols[here]]] - limit
+            extras[cols[here]] = base[here] + np.minimum(
+                refill, np.where(np.isfinite(direct), direct, np.inf))
     return extras
 
 
