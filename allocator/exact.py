@@ -7,8 +7,8 @@
 3. Reduced-cost fixing: with a Lagrangian bound ``L`` valid for any duals, a column whose
    reduced cost exceeds ``incumbent - L`` cannot be in an allocation at least as good as
    the incumbent. Only the survivors (a few thousand of hundreds of thousands) go on.
-4. HiGHS's MIP over the survivors, warm-started, to an absolute gap under one penny (the
-   objective is whole pence, so that is a proof).
+4. HiGHS's MIP over the survivors, run cold and its report checked, to an absolute gap
+   under one penny (the objective is whole pence, so that is a proof).
 
 A ``forced`` column (used to measure runner-ups) is held at 1 throughout.
 """
@@ -25,6 +25,8 @@ from allocator.model import MEMBER, Model
 from allocator.solve import Solution, SolveSettings, feasible, objective_of
 
 Choice = tuple[np.ndarray, np.ndarray]  # chosen columns, split-variable values
+#: The bound of a MIP run whose report could not be trusted: it proves nothing.
+NO_BOUND = -(2**62)
 
 
 def solve_exact(model: Model, settings: SolveSettings, start: float,
@@ -86,7 +88,7 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
         lp.solver.changeColsBounds(len(dropped), dropped, np.zeros(len(dropped)),
                                    np.zeros(len(dropped)))
     stages["mip_columns"] = float(keep[:k].sum())
-    found = _run_mip(lp, (columns, split), deadline)
+    found = _run_mip(lp, deadline)
     stages["mip"] = time.perf_counter() - start
     if found is not None and objective_of(model, *found[:2]) < incumbent:
         columns, split = found[0], found[1]
@@ -148,35 +150,18 @@ def _integral(x: np.ndarray) -> bool:
     return bool(np.all(np.minimum(np.abs(x), np.abs(1 - x)) < 1e-7))
 
 
-def _run_mip(lp: RestrictedLP, warm: Choice | None,
-             deadline: float) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """Run HiGHS's MIP from a warm start; the solution found (checked) and the proven bound.
+def _run_mip(lp: RestrictedLP, deadline: float) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Run HiGHS's MIP cold; the solution found (checked) and the bound it proves.
 
-    HiGHS's word is checked, not taken. On the regional benchmark (seed 1, with other
-    pricing settings) HiGHS 1.16, warm-started, reported "optimal" at £2,914,747.18 while
-    handing back the warm start itself, £2,915,727.45, and the true optimum was
-    £2,915,727.32; solved cold, the same model gave the optimum. So a run whose reported
-    objective is not the objective of the solution it returns is repeated cold, and the
-    bound is only ever HiGHS's dual bound (never "optimal" on the status alone), capped by
-    the value found. Each run gets a fresh HiGHS instance holding a copy of the LP's
-    current model, so nothing is left over from an earlier MIP in the LP's instance.
+    HiGHS's word is checked, not taken. Warm-started with ``setSolution`` on the regional
+    benchmark (seed 1), HiGHS 1.16 reported "optimal" at objectives up to £1,400 below the
+    true optimum while handing back the warm start itself (13p above the optimum with
+    wider pricing rounds); run cold, the same model gave the optimum, consistently. So the
+    MIP runs cold (the caller keeps its own incumbent anyway), in a fresh HiGHS instance
+    holding a copy of the LP's current model, and its bound is HiGHS's dual bound only
+    when the objective it reports is the objective of the solution it returns; otherwise
+    the caller's Lagrangian bound stands alone.
     """
-    found = _mip_once(lp, warm, deadline)
-    if found is not None and not found[3] and warm is not None \
-            and time.perf_counter() < deadline:
-        again = _mip_once(lp, None, deadline)
-        if again is not None and again[3]:
-            return again[:3]
-        if again is not None and again[2] < found[2]:  # pragma: no cover - both slipped
-            found = again
-    return None if found is None else found[:3]
-
-
-def _mip_once(lp: RestrictedLP, warm: Choice | None,
-              deadline: float) -> tuple[np.ndarray, np.ndarray, int, bool] | None:
-    """One HiGHS MIP run: (columns, split, bound, whether HiGHS's report was consistent)."""
-    import highspy
-
     from allocator.solve import new_highs
 
     model = lp.model
@@ -184,20 +169,12 @@ def _mip_once(lp: RestrictedLP, warm: Choice | None,
     for option in ("random_seed", "threads", "mip_rel_gap", "mip_abs_gap"):
         solver.setOptionValue(option, lp.solver.getOptionValue(option)[1])
     solver.passModel(lp.solver.getModel())
-    k = model.n_columns
-    if warm is not None:
-        start_point = np.zeros(model.n_vars)
-        start_point[warm[0]] = 1
-        start_point[k:] = warm[1]
-        solution = highspy.HighsSolution()
-        solution.col_value = start_point[lp.active]
-        solution.value_valid = True
-        solver.setSolution(solution)
     solver.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.1)))
     solver.run()
     result = solver.getSolution()
     if not result.value_valid:
         return None
+    k = model.n_columns
     y = np.zeros(model.n_vars)
     y[lp.active] = np.asarray(result.col_value)[:len(lp.active)]
     found = np.flatnonzero(y[:k] > 0.5)
@@ -206,11 +183,11 @@ def _mip_once(lp: RestrictedLP, warm: Choice | None,
         return None
     value = objective_of(model, found, found_split)
     info = solver.getInfo()
-    consistent = abs(float(info.objective_function_value) - value) < 0.5
-    dual_bound = info.mip_dual_bound
+    dual_bound = float(info.mip_dual_bound)
+    if abs(float(info.objective_function_value) - value) >= 0.5 or not np.isfinite(dual_bound):
+        return found, found_split, NO_BOUND
     # Objectives are whole pence, so a dual bound within a penny of the value proves it.
-    bound = int(np.ceil(dual_bound - 1e-6)) if np.isfinite(dual_bound) else -(2**62)
-    return found, found_split, min(bound, value), consistent
+    return found, found_split, min(int(np.ceil(dual_bound - 1e-6)), value)
 
 
 def _fix_and_finish(lp: RestrictedLP, x: np.ndarray, deadline: float,
@@ -236,7 +213,7 @@ def _fix_and_finish(lp: RestrictedLP, x: np.ndarray, deadline: float,
     try:
         budget = min(deadline, time.perf_counter() + max(1.0, 0.2 * (deadline
                                                                       - time.perf_counter())))
-        found = _run_mip(lp, None, budget)
+        found = _run_mip(lp, budget)
     finally:
         lp.solver.changeColsBounds(len(fix), fix, np.zeros(len(fix)), np.ones(len(fix)))
         if forced is not None:

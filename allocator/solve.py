@@ -10,7 +10,8 @@ The pipeline, cheapest first:
    guided by the LP), compute a Lagrangian bound from the LP duals (valid for any duals, so
    solver tolerances cannot make it wrong), drop every column whose reduced cost proves it
    cannot be in a solution as good as the incumbent, and solve the remaining MIP with HiGHS
-   to an absolute gap below one penny, warm-started from the incumbent.
+   to an absolute gap below one penny, cold (a warm start made HiGHS 1.16 misreport its
+   result; see `allocator/exact.py`), keeping the incumbent if the MIP finds nothing better.
 
 Every result carries its objective, a proven lower bound and the gap between them; a time
 limit returns the best allocation found with its bound.

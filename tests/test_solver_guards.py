@@ -2,19 +2,22 @@
 
 HiGHS 1.16, warm-started on the regional benchmark instance (seed 1) with wider pricing
 rounds, reported "optimal" while returning the warm start, 13p above the true optimum.
-``allocator.exact`` now re-runs a MIP cold whenever the reported objective is not the
-objective of the solution returned, and takes its bound only from the dual bound.
+``allocator.exact`` now runs the MIP cold, and takes HiGHS's dual bound as a proof only
+when the objective HiGHS reports is the objective of the solution it returns.
 """
 
 from __future__ import annotations
 
 import datetime
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import allocator.exact as exact
 import allocator.lp as lp_module
+import allocator.solve as solve_module
+from allocator.lp import RestrictedLP
 from allocator.problem import build_problem
 from allocator.solve import SolveSettings, greedy_solution, solve
 from allocator.validate import load_inputs
@@ -29,33 +32,55 @@ def _inputs(children: int, units: int, seed: int):
                        as_of=AS_OF)
 
 
-def test_an_inconsistent_warm_run_is_repeated_cold(monkeypatch: pytest.MonkeyPatch) -> None:
-    """When HiGHS's report and its solution disagree, the cold run decides."""
-    calls: list[bool] = []
+class _LyingSolver:
+    """A HiGHS stand-in whose report can disagree with the solution it returns."""
 
-    def fake(lp, warm, deadline):
-        calls.append(warm is not None)
-        chosen = np.array([1, 2], dtype=np.int64)
-        if warm is not None:  # the slip: a report the solution does not bear out
-            return chosen, np.zeros(0, np.int64), 90, False
-        return chosen, np.zeros(0, np.int64), 100, True
+    def __init__(self, reported: float, dual_bound: float, values: list[float]):
+        self.reported, self.dual_bound, self.values = reported, dual_bound, values
 
-    monkeypatch.setattr(exact, "_mip_once", fake)
-    found = exact._run_mip(None, (np.array([0]), np.zeros(0, np.int64)), 1e18)
-    assert calls == [True, False]
-    assert found is not None and found[2] == 100
+    def setOptionValue(self, *args) -> None:  # noqa: N802 - highspy's names
+        pass
+
+    def passModel(self, model) -> None:  # noqa: N802 - highspy's names
+        pass
+
+    def run(self) -> None:
+        pass
+
+    def getSolution(self):  # noqa: N802 - highspy's names
+        return SimpleNamespace(value_valid=True, col_value=self.values)
+
+    def getInfo(self):  # noqa: N802 - highspy's names
+        return SimpleNamespace(objective_function_value=self.reported,
+                               mip_dual_bound=self.dual_bound)
 
 
-def test_a_consistent_warm_run_is_not_repeated(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[bool] = []
+def _tiny_lp() -> RestrictedLP:
+    """A one-child market, every column active: the smallest model a MIP can run on."""
+    market = generate(1, 2, 5, AS_OF)
+    problem = build_problem(load_inputs(market.referrals, market.units, as_of=AS_OF))
+    lp = RestrictedLP(problem.model, seed=0)
+    lp.add(np.arange(problem.model.n_vars))
+    return lp
 
-    def fake(lp, warm, deadline):
-        calls.append(warm is not None)
-        return np.array([1], dtype=np.int64), np.zeros(0, np.int64), 70, True
 
-    monkeypatch.setattr(exact, "_mip_once", fake)
-    exact._run_mip(None, (np.array([0]), np.zeros(0, np.int64)), 1e18)
-    assert calls == [True]
+@pytest.mark.parametrize("below, proves", [
+    (0, True),  # consistent: the dual bound is the proof
+    (500, False),  # reports 500p better than its own solution: no proof at all
+])
+def test_a_mip_report_is_checked_against_its_solution(below: int, proves: bool,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    lp = _tiny_lp()
+    model = lp.model
+    chosen = int(np.flatnonzero(model.col_option == model.unplaced_option)[0])
+    values = [1.0 if v == chosen else 0.0 for v in lp.active]
+    value = int(model.col_cost[chosen])
+    fake = _LyingSolver(value - below, value - below, values)
+    monkeypatch.setattr(solve_module, "new_highs", lambda: fake)
+    found = exact._run_mip(lp, 1e18)
+    assert found is not None and list(found[0]) == [chosen]
+    assert (found[2] == value) is proves
+    assert found[2] <= value
 
 
 @pytest.mark.parametrize("add_per_entity", [6, 20])
