@@ -159,14 +159,29 @@ def _write_sheet(sheet: Any, frame: pd.DataFrame, styles: dict[str, Any]) -> Non
         number_format = FORMATS.get(name)
         style = (styles[number_format] if number_format else
                  styles["wrapped"] if wrapped else None)
-        for row, value in enumerate(values, start=1):
-            if name == "value":
+        if name == "value":
+            for row, value in enumerate(values, start=1):
                 _write_summary_value(sheet, row, k, value, str(frame.iat[row - 1, 0]), styles)
-            else:
+        elif _all_text(values):
+            _write_text_column(sheet, k, values, style)
+        else:
+            for row, value in enumerate(values, start=1):
                 _write_cell(sheet, row, k, value, style)
     if len(frame.columns):
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, len(frame), len(frame.columns) - 1)
+
+
+def _all_text(values: np.ndarray) -> bool:
+    return all(type(v) is str for v in values)
+
+
+def _write_text_column(sheet: Any, col: int, values: np.ndarray, style: Any) -> None:
+    """A column of text (most of every sheet), written as :func:`_write_cell` would, without
+    its type tests per cell."""
+    write = sheet.write_string
+    for row, value in enumerate(values, start=1):
+        write(row, col, value, style)
 
 
 def _write_cell(sheet: Any, row: int, col: int, value: Any, style: Any) -> None:
