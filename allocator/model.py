@@ -137,7 +137,10 @@ def build_model(children: Children, units: Units, elig: Eligibility, costs: Pair
     pair_child = elig.child[p].astype(np.int64)
     blocks.append(_single_block(entity_of_child[pair_child], elig.unit[p], costs.pence[p],
                                 elig.use[p], children.staff[pair_child], pair_child, p))
-    fb_child, fb_index = np.nonzero(elig.fallback & alone[:, None])
+    # A fallback with capacity 0 is closed: no column, so no runner-up can name it either.
+    open_fallback = np.array([f.capacity is None or f.capacity > 0 for f in policy.fallbacks],
+                             dtype=bool)
+    fb_child, fb_index = np.nonzero(elig.fallback & alone[:, None] & open_fallback[None, :])
     blocks.append(_single_block(entity_of_child[fb_child], m + fb_index, fb_cost[fb_index],
                                 np.ones(len(fb_child), np.int64), np.zeros(len(fb_child),
                                                                             np.int64),

@@ -35,6 +35,8 @@ from allocator.model import SINGLE, Model
 from allocator.solve import Solution
 
 UNSET = np.iinfo(np.int64).max
+#: Label-correcting passes before the chains are given up (see _distance_to_free).
+MAX_CHAIN_PASSES = 400
 #: Distances held at once by the batched Dijkstra of :func:`_chain_extras` (8 bytes each).
 DIJKSTRA_BATCH_CELLS = 100_000
 
@@ -165,7 +167,7 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
     src, dst, weight = src[first], dst[first], weight[first]
     free = _room(model, solution.columns) >= 1
     to_free = _distance_to_free(nodes, src, dst, weight, free)
-    if to_free is None:  # pragma: no cover - only for a non-optimal (time-limited) solution
+    if to_free is None:  # a time-limited solution with an improving cycle
         return extras
     # Reversed graph with non-negative reduced weights, for dist(o' -> o*).
     # Edges between options that cannot reach a free place carry no chain.
@@ -204,7 +206,14 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
 
 def _distance_to_free(nodes: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
                       free: np.ndarray) -> np.ndarray | None:
-    """Cheapest chain from each option to a free place (label correcting, vectorised)."""
+    """Cheapest chain from each option to a free place (label correcting, vectorised).
+
+    None when the passes run out. After an optimal solve the chains are short and the
+    passes settle in a few dozen; a time-limited solution may leave an improving cycle,
+    on which they would never settle (each pass over a national market's edges takes
+    about 2 ms, and nodes + 1 of them took 88 s), so they stop at a fixed count and the
+    runner-ups keep their price estimates, marked unproven.
+    """
     dist = np.where(free, 0.0, np.inf)
     if not len(src):
         return dist
@@ -212,7 +221,7 @@ def _distance_to_free(nodes: int, src: np.ndarray, dst: np.ndarray, weight: np.n
     src, dst, weight = src[order], dst[order], weight[order]
     starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
     owners = src[starts]
-    for _ in range(nodes + 1):
+    for _ in range(min(nodes + 1, MAX_CHAIN_PASSES)):
         through = weight + dist[dst]
         best = np.minimum.reduceat(through, starts) if len(starts) else np.zeros(0)
         improved = best < dist[owners] - 1e-9

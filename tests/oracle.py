@@ -85,9 +85,26 @@ def _search_order(market: Market) -> list[str]:
 
 def brute_force(inputs: Inputs, *, exhaustive: bool = False) -> Optimum:
     """The lowest objective over every feasible allocation, judged by the checker alone."""
+    found = _search(inputs, exhaustive, {})
+    assert found is not None, "leaving everyone unplaced is always feasible"
+    return found
+
+
+def forced_optimum(inputs: Inputs, fixed: dict[str, str]) -> int | None:
+    """The optimum (pence) with some children held to one option each: a runner-up's "what
+    if this child had to go there". None when no feasible allocation allows it."""
+    found = _search(inputs, False, fixed)
+    return None if found is None else found.objective_pence
+
+
+def _search(inputs: Inputs, exhaustive: bool, fixed: dict[str, str]) -> Optimum | None:
     market = Market.of(inputs)
     order = _search_order(market)
     options = {c: market.options(c) for c in order}
+    for c, option in fixed.items():
+        options[c] = [option] if option in options[c] else []
+        if not options[c]:
+            return None
     cost = {(c, o): market.cost(c, o) for c in order for o in options[c]}
     cheapest = [min(cost[c, o] for o in options[c]) for c in order]
     rest = [sum(cheapest[k:]) for k in range(len(order) + 1)]
@@ -113,7 +130,8 @@ def brute_force(inputs: Inputs, *, exhaustive: bool = False) -> Optimum:
             del assignment[c]
 
     place(0, 0)
-    assert best[1] is not None, "leaving everyone unplaced is always feasible"
+    if best[1] is None:
+        return None
     report = check_table(best[1], inputs)
     assert report.ok and report.objective_pence == best[0], report.text()
     return Optimum(int(best[0]), best[1], leaves[0])
@@ -131,4 +149,4 @@ def options_of(table: pd.DataFrame) -> dict[str, str]:
 
 
 __all__ = ["AS_OF", "HOME", "UNPLACED", "Optimum", "brute_force", "check_table", "child",
-           "frame", "north", "options_of", "unit"]
+           "forced_optimum", "frame", "north", "options_of", "unit"]
