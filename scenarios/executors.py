@@ -134,18 +134,34 @@ def _local(markets: dict[str, Market], tasks: list[tuple[Job, tuple[int, ...]]],
     return done
 
 
+class ExecutorUnavailableError(ValueError):
+    """The chosen executor cannot run here: no scheduler given or reachable, or no Dask.
+
+    A ValueError, as before, for API callers; the CLI reports it as a usage error (exit 2).
+    """
+
+
+#: Seconds to wait for a Dask scheduler before saying it cannot be reached.
+DASK_CONNECT_TIMEOUT_S = 10
+
+
 def _dask(markets: dict[str, Market], tasks: list[tuple[Job, tuple[int, ...]]],
           scheduler: str | None, desc: str) -> dict[int, list[Replication]]:
     if not scheduler:
-        raise ValueError("--executor dask needs --scheduler ADDRESS (tcp://host:port)")
+        raise ExecutorUnavailableError("--executor dask needs --scheduler ADDRESS (tcp://host:port)")
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise ValueError("the Dask executor needs the 'scenarios' extra: "
-                         "pip install 'pdps-allocator[scenarios]'") from exc
+        raise ExecutorUnavailableError("the Dask executor needs the 'scenarios' extra: "
+                                  "pip install 'pdps-allocator[scenarios]'") from exc
     done: dict[int, list[Replication]] = {}
-    with Client(scheduler) as client:
+    try:
+        client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ExecutorUnavailableError(f"could not reach the Dask scheduler at {scheduler} "
+                                  f"({type(exc).__name__}: {exc})") from exc
+    with client:
         shared = client.scatter(markets, broadcast=True)
         futures = client.map(_run_chunk, [t[0] for t in tasks], [t[1] for t in tasks],
                              markets=shared, pure=False)

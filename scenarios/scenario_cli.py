@@ -49,6 +49,7 @@ def _guard_outputs(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from scenarios.executors import ExecutorUnavailableError
         from scenarios.outputs import OutputExistsError
 
         if kwargs.get("executor") == "dask" and not kwargs.get("scheduler"):
@@ -60,7 +61,7 @@ def _guard_outputs(func: Callable[..., Any]) -> Callable[..., Any]:
                                "--force to replace it")
         try:
             return func(*args, **kwargs)
-        except OutputExistsError as exc:
+        except (OutputExistsError, ExecutorUnavailableError) as exc:
             raise UsageProblem(str(exc)) from None
 
     return wrapper

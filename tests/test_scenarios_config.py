@@ -93,6 +93,28 @@ def test_dask_without_scheduler_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--scheduler" in result.output
 
 
+def test_an_unreachable_dask_scheduler_is_a_usage_error(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exit 2 naming the address, no traceback, nothing written (it was exit 1, 'internal')."""
+    import socket
+
+    import scenarios.executors as executors
+
+    monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT_S", 1)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "o"
+    result = CliRunner().invoke(main, ["scenario", "run", str(EXAMPLES / "lcr-price-shock.yaml"),
+                                       "--out", str(out), "--replications", "1",
+                                       "--executor", "dask",
+                                       "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert result.exit_code == 2, result.output
+    assert f"could not reach the Dask scheduler at tcp://127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
 def test_units_file_errors_name_the_file_row_and_column(tmp_path: Path) -> None:
     from datetime import date
 
