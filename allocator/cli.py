@@ -146,9 +146,11 @@ def allocate(referrals: str, units: str, offers: str | None, conflicts: str | No
              time_limit: float | None, seed: int | None, gap: float | None, force: bool,
              register: str | None = None) -> None:
     """Allocate children to units and write allocation.csv, summary.json and more."""
+    import time
     from pathlib import Path
 
-    from allocator.api import allocate as run
+    from allocator.api import allocate_inputs
+    from allocator.validate import load_inputs
     from allocator.write import _check_target
 
     _check_target(Path(out), force)
@@ -156,9 +158,16 @@ def allocate(referrals: str, units: str, offers: str | None, conflicts: str | No
         from allocator.register.cli import open_for_run
 
         open_for_run(register)
-    result = run(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
-                 as_of=as_of, method=method,  # type: ignore[arg-type]
-                 time_limit_s=time_limit, gap=gap, seed=seed)
+    started = time.perf_counter()
+    inputs = load_inputs(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
+                         as_of=as_of)
+    if register:  # the register's vacancies are authoritative for the units it knows
+        from allocator.register.cli import vacancies_from_register
+
+        inputs = vacancies_from_register(register, inputs)
+    result = allocate_inputs(inputs, method=method,  # type: ignore[arg-type]
+                             time_limit_s=time_limit, gap=gap, seed=seed,
+                             read_seconds=time.perf_counter() - started)
     for warning in result.inputs.warnings:
         click.echo(str(warning), err=True)
     result.write(out, force=force)

@@ -20,7 +20,7 @@ def _version(package: str) -> str | None:
 
 
 def build_manifest(inputs: Inputs, settings: SolveSettings, method: str) -> dict[str, Any]:
-    return {
+    manifest = {
         "tool": "pdps-allocator",
         "version": __version__,
         "solvers": {"ortools": _version("ortools"), "highspy": _version("highspy")},
@@ -36,3 +36,6 @@ def build_manifest(inputs: Inputs, settings: SolveSettings, method: str) -> dict
         "time_limit_s": settings.time_limit_s,
         "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
+    if inputs.register_vacancies:  # the files alone would not reproduce the run
+        manifest["register_vacancies"] = dict(sorted(inputs.register_vacancies.items()))
+    return manifest

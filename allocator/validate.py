@@ -47,6 +47,8 @@ class Inputs:
     labels: Mapping[str, str] = field(default_factory=dict)
     hashes: Mapping[str, str | None] = field(default_factory=dict)
     warnings: tuple[Issue, ...] = ()
+    #: Units whose vacancies a call-off register replaced (unit id -> vacancies), if any.
+    register_vacancies: Mapping[str, int] = field(default_factory=dict)
 
 
 def validate_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:

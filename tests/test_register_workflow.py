@@ -229,3 +229,37 @@ def test_register_commands_status_proposals_lots_and_lapse(tmp_path: Path) -> No
     assert code == 0 and "consistent: yes" in out and "waiting_list: 1" in out, out
     code, out = pdps("register", "suspend", "U9", "L1", "--officer", CSC, "--register", reg)
     assert code == 2 and "no unit 'U9'" in out
+
+
+def test_a_run_allocates_against_the_registers_vacancies(tmp_path: Path) -> None:
+    """A units file written before a placement started still shows its place as free; a run
+    recorded in the register must not propose that place again."""
+    reg = f"sqlite:///{tmp_path / 'register.db'}"
+    units_frame().to_csv(tmp_path / "units.csv", index=False)
+    referrals_frame().iloc[:1].to_csv(tmp_path / "first.csv", index=False)  # C1: foster
+    later = referrals_frame().iloc[:1].assign(child_id="C5")  # another foster child
+    later.to_csv(tmp_path / "later.csv", index=False)
+    assert pdps("register", "init", "--register", reg, "--delegation", SCHEME)[0] == 0
+
+    code, out = pdps("allocate", "-r", tmp_path / "first.csv", "-u", tmp_path / "units.csv",
+                     "--as-of", AS_OF, "--out", tmp_path / "run1", "--register", reg)
+    assert code == 0 and "taken from the register" not in out, out
+    proposal = int(proposal_table(reg)["proposal"].iloc[0])
+    code, out = pdps("approve", proposal, "--officer", PLACEMENTS, "--role",
+                     "placement_officer", "--on", "2026-11-26", "--register", reg)
+    assert code == 0 and "started" in out, out  # C1 fills U1's only place
+
+    code, out = pdps("allocate", "-r", tmp_path / "later.csv", "-u", tmp_path / "units.csv",
+                     "--as-of", AS_OF, "--out", tmp_path / "run2", "--register", reg)
+    assert code == 0, out
+    assert "Vacancies of 1 unit(s) taken from the register" in out
+    second = pd.read_csv(tmp_path / "run2" / "allocation.csv", dtype=str)
+    assert second.loc[0, "child_id"] == "C5" and second.loc[0, "option"] != "U1"
+    manifest = json.loads((tmp_path / "run2" / "manifest.json").read_text())
+    assert manifest["register_vacancies"] == {"U1": 0}
+
+    # Without the register, the same files would have put C5 in U1.
+    code, out = pdps("allocate", "-r", tmp_path / "later.csv", "-u", tmp_path / "units.csv",
+                     "--as-of", AS_OF, "--out", tmp_path / "plain")
+    assert code == 0, out
+    assert pd.read_csv(tmp_path / "plain" / "allocation.csv", dtype=str).loc[0, "option"] == "U1"

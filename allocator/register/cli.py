@@ -22,6 +22,7 @@ from allocator.register.errors import RegisterError
 
 if TYPE_CHECKING:
     from allocator.api import AllocationResult
+    from allocator.validate import Inputs
 
 #: Exit status of ``approve`` when the approval is recorded but the placement cannot start
 #: (the place was taken meanwhile, or the unit's lot admission is suspended).
@@ -55,6 +56,31 @@ def open_for_run(register: str) -> None:
     from allocator.register.migrate import require_current
 
     require_current(open_engine(register))
+
+
+def vacancies_from_register(register: str, inputs: Inputs) -> Inputs:
+    """``inputs`` with each known unit's vacancies as the register holds them.
+
+    Says how many units' counts changed, and returns them (unit id -> vacancies) in the
+    inputs' ``register_vacancies`` so the manifest can record what the run was given.
+    """
+    from dataclasses import replace
+
+    from allocator.register.store import register_vacancies
+
+    known = register_vacancies(register)
+    table = inputs.units
+    held = table["unit_id"].astype(str).map(known)
+    differs = held.notna() & (held != table["vacancies"])
+    if not differs.any():
+        return inputs
+    table = table.copy()
+    table.loc[differs, "vacancies"] = held[differs].astype(table["vacancies"].dtype)
+    changed = dict(zip(table.loc[differs, "unit_id"].astype(str),
+                       table.loc[differs, "vacancies"].astype(int), strict=True))
+    click.echo(f"Vacancies of {len(changed)} unit(s) taken from the register, where the "
+               "units file differs (placements started or ended since it was written).")
+    return replace(inputs, units=table, register_vacancies=changed)
 
 
 def record_allocation(register: str, result: AllocationResult) -> None:

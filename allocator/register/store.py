@@ -26,7 +26,14 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from allocator.register import audit
 from allocator.register.areas import home_areas
-from allocator.register.db import RegisterError, crash_point, now, open_engine, writing
+from allocator.register.db import (
+    RegisterError,
+    crash_point,
+    now,
+    open_engine,
+    reading,
+    writing,
+)
 from allocator.register.migrate import require_current
 from allocator.register.schema import (
     lot_admissions,
@@ -249,6 +256,17 @@ def _upsert_referrals(conn: Connection, frame: pd.DataFrame, run_id: int) -> Non
 def _chunks(ids: list[str], size: int = 1000) -> list[list[str]]:
     """``ids`` in slices, so no statement exceeds the drivers' bound-parameter limits."""
     return [ids[k:k + size] for k in range(0, len(ids), size)]
+
+
+def register_vacancies(target: str | Engine) -> dict[str, int]:
+    """Free places of every unit the register knows: what a run should allocate against.
+
+    The register's count is authoritative (module docstring): a units file written before
+    a placement started still shows that place as free.
+    """
+    with reading(_engine(target)) as conn:
+        return {str(u): int(v) for u, v in conn.execute(
+            select(units.c.unit_id, units.c.vacancies))}
 
 
 def set_vacancies(target: str | Engine, unit_id: str, vacancies: int, officer: str) -> None:
