@@ -149,16 +149,22 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
 def check(allocation: pd.DataFrame | str | Path, referrals: TableSource, units: TableSource, *,
           offers: TableSource | None = None, conflicts: TableSource | None = None,
           policy: Policy | str | Path | Mapping[str, Any] | None = None,
-          as_of: date | str | None = None) -> CheckReport:
+          as_of: date | str | None = None,
+          vacancies: Mapping[str, int] | None = None) -> CheckReport:
     """Recompute every rule and the objective for any allocation, without a solver.
 
     ``allocation`` is a DataFrame or an ``allocation.csv`` path (read as text). Raises
     :class:`allocator.issues.InputError` for unreadable input; broken rules are not errors
-    but the returned :class:`allocator.check.CheckReport`'s ``violations``.
+    but the returned :class:`allocator.check.CheckReport`'s ``violations``. ``vacancies``
+    (unit id -> count) replaces those units' vacancies, as a run recorded in a call-off
+    register took them from the register (its manifest's ``register_vacancies``).
     """
     from allocator.check import check_allocation, read_allocation
+    from allocator.validate import with_vacancies
 
     table = allocation if isinstance(allocation, pd.DataFrame) else read_allocation(allocation)
     inputs = load_inputs(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
                          as_of=as_of)
+    if vacancies:
+        inputs = with_vacancies(inputs, vacancies)
     return check_allocation(table, inputs)

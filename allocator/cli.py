@@ -213,12 +213,34 @@ def check(allocation: str, referrals: str, units: str, offers: str | None,
 
     No solver is used: the rules are re-read from the data contract. Prints OK and the
     objective, or each violation. Exit 0 if every rule holds, 3 if any is broken, 2 for bad
-    input. Give the same inputs and --as-of the allocation was made with.
+    input. Give the same inputs and --as-of the allocation was made with. A run recorded in a
+    call-off register took some units' vacancies from it: when the allocation's folder holds
+    a manifest.json listing them (register_vacancies), they are applied again.
     """
     from allocator.api import check as run
 
+    vacancies = _register_vacancies(allocation)
+    if vacancies:
+        click.echo(f"Vacancies of {len(vacancies)} unit(s) taken from manifest.json "
+                   "(the run used the call-off register's counts).", err=True)
     report = run(allocation, referrals, units, offers=offers, conflicts=conflicts,
-                 policy=policy, as_of=as_of)
+                 policy=policy, as_of=as_of, vacancies=vacancies)
     click.echo(report.text())
     if not report.ok:
         sys.exit(EXIT_VIOLATIONS)
+
+
+def _register_vacancies(allocation: str) -> dict[str, int]:
+    """The ``register_vacancies`` of the manifest beside ``allocation``, if there is one."""
+    import json
+    from pathlib import Path
+
+    manifest = Path(allocation).with_name("manifest.json")
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8")).get("register_vacancies")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(recorded, dict):
+        return {}
+    return {str(k): int(v) for k, v in recorded.items()
+            if isinstance(v, int) and not isinstance(v, bool)}

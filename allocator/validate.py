@@ -9,7 +9,7 @@ each with its file, spreadsheet row and column.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -230,3 +230,23 @@ def _as_of(as_of: date | str | None, issues: list[Issue]) -> date | None:
         issues.append(Issue("--as-of", None, None, "expected a date written YYYY-MM-DD",
                             "usage"))
         return None
+
+
+def with_vacancies(inputs: Inputs, counts: Mapping[str, int]) -> Inputs:
+    """``inputs`` with the vacancies of the units in ``counts`` replaced.
+
+    A call-off register's counts are authoritative for the units it knows (a units file may
+    predate placements that started or ended since). Only units whose count changes are
+    kept in ``register_vacancies``, which ``manifest.json`` records and ``pdps check``
+    applies again, so a register run can still be reproduced and checked from its files.
+    """
+    table = inputs.units
+    held = table["unit_id"].astype(str).map(dict(counts))
+    differs = (held.notna() & (held != table["vacancies"])).to_numpy(dtype=bool)
+    if not differs.any():
+        return inputs
+    table = table.copy()
+    table.loc[differs, "vacancies"] = held[differs].astype(table["vacancies"].dtype)
+    changed = dict(zip(table.loc[differs, "unit_id"].astype(str),
+                       table.loc[differs, "vacancies"].astype(int), strict=True))
+    return replace(inputs, units=table, register_vacancies=changed)

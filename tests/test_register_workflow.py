@@ -257,9 +257,40 @@ def test_a_run_allocates_against_the_registers_vacancies(tmp_path: Path) -> None
     assert second.loc[0, "child_id"] == "C5" and second.loc[0, "option"] != "U1"
     manifest = json.loads((tmp_path / "run2" / "manifest.json").read_text())
     assert manifest["register_vacancies"] == {"U1": 0}
+    with reading(open_engine(reg)) as conn:
+        runs = [json.loads(r.detail) if isinstance(r.detail, str) else r.detail for r in
+                conn.execute(select(audit_log.c.detail).where(
+                    audit_log.c.action == "run_recorded").order_by(audit_log.c.id))]
+    assert [r["vacancies_differ_from_file"] for r in runs] == [0, 1]
 
     # Without the register, the same files would have put C5 in U1.
     code, out = pdps("allocate", "-r", tmp_path / "later.csv", "-u", tmp_path / "units.csv",
                      "--as-of", AS_OF, "--out", tmp_path / "plain")
     assert code == 0, out
     assert pd.read_csv(tmp_path / "plain" / "allocation.csv", dtype=str).loc[0, "option"] == "U1"
+
+
+def test_a_register_run_is_checked_with_the_registers_vacancies(tmp_path: Path) -> None:
+    """The register has a place the units file does not (the provider reported it): the run
+    uses it, and ``pdps check`` re-applies the manifest's counts, so the run checks clean."""
+    reg = f"sqlite:///{tmp_path / 'register.db'}"
+    units_frame(vacancies=0).to_csv(tmp_path / "units.csv", index=False)
+    referrals_frame().iloc[:1].to_csv(tmp_path / "first.csv", index=False)  # C1: foster
+    assert pdps("register", "init", "--register", reg, "--delegation", SCHEME)[0] == 0
+    files = ["-r", tmp_path / "first.csv", "-u", tmp_path / "units.csv", "--as-of", AS_OF]
+    assert pdps("allocate", *files, "--out", tmp_path / "run1", "--register", reg)[0] == 0
+    code, out = pdps("register", "vacancies", "U1", "1", "--officer", PLACEMENTS,
+                     "--register", reg)
+    assert code == 0, out
+
+    code, out = pdps("allocate", *files, "--out", tmp_path / "run2", "--register", reg)
+    assert code == 0 and "Vacancies of 1 unit(s) taken from the register" in out, out
+    allocation = tmp_path / "run2" / "allocation.csv"
+    assert pd.read_csv(allocation, dtype=str).loc[0, "option"] == "U1"
+
+    code, out = pdps("check", "-a", allocation, *files)
+    assert code == 0, out
+    assert "taken from manifest.json" in out
+    (tmp_path / "run2" / "manifest.json").unlink()  # the files alone: U1 has no place
+    code, out = pdps("check", "-a", allocation, *files)
+    assert code == 3 and "vacancies" in out, out

@@ -59,28 +59,17 @@ def open_for_run(register: str) -> None:
 
 
 def vacancies_from_register(register: str, inputs: Inputs) -> Inputs:
-    """``inputs`` with each known unit's vacancies as the register holds them.
-
-    Says how many units' counts changed, and returns them (unit id -> vacancies) in the
-    inputs' ``register_vacancies`` so the manifest can record what the run was given.
-    """
-    from dataclasses import replace
-
+    """``inputs`` with each known unit's vacancies as the register holds them; says how many
+    units' counts changed (the manifest records them: :func:`allocator.validate.with_vacancies`)."""
     from allocator.register.store import register_vacancies
+    from allocator.validate import with_vacancies
 
-    known = register_vacancies(register)
-    table = inputs.units
-    held = table["unit_id"].astype(str).map(known)
-    differs = held.notna() & (held != table["vacancies"])
-    if not differs.any():
-        return inputs
-    table = table.copy()
-    table.loc[differs, "vacancies"] = held[differs].astype(table["vacancies"].dtype)
-    changed = dict(zip(table.loc[differs, "unit_id"].astype(str),
-                       table.loc[differs, "vacancies"].astype(int), strict=True))
-    click.echo(f"Vacancies of {len(changed)} unit(s) taken from the register, where the "
-               "units file differs (placements started or ended since it was written).")
-    return replace(inputs, units=table, register_vacancies=changed)
+    updated = with_vacancies(inputs, register_vacancies(register))
+    if updated.register_vacancies:
+        click.echo(f"Vacancies of {len(updated.register_vacancies)} unit(s) taken from the "
+                   "register, where the units file differs (placements started or ended "
+                   "since it was written).")
+    return updated
 
 
 def record_allocation(register: str, result: AllocationResult) -> None:

@@ -126,6 +126,8 @@ def record_run(target: str | Engine, result: AllocationResult, *,
             summary=json.dumps(result.summary, sort_keys=True, default=str),
         ).returning(runs.c.id)).scalar_one()
         new_units, differ = _upsert_units(conn, unit_rows, inputs.units, as_of, stamp)
+        if inputs.register_vacancies:  # the run took the register's counts: the file's
+            differ = len(inputs.register_vacancies)  # differed for exactly these units
         _upsert_referrals(conn, inputs.referrals, run_id)
         if inputs.offers is not None and len(inputs.offers):
             conn.execute(offers.insert(), [
