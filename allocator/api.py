@@ -23,7 +23,6 @@ from models.policy import Policy
 
 if TYPE_CHECKING:
     from allocator.check import CheckReport
-    from allocator.problem import Problem
 
 Method = Literal["optimal", "greedy"]
 
@@ -35,15 +34,14 @@ class Stories(Mapping[str, str]):
     second per thousand children in every run, scenario week and benchmark.
     """
 
-    def __init__(self, table: pd.DataFrame, problem: Problem):
+    def __init__(self, table: pd.DataFrame):
         self._table = table
-        self._problem = problem
         self._row = {str(cid): k for k, cid in enumerate(table["child_id"])}
 
     def __getitem__(self, child_id: str) -> str:
         from allocator.summary import child_story
 
-        return child_story(self._table.iloc[self._row[child_id]], self._problem)
+        return child_story(self._table.iloc[self._row[child_id]])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._row)
@@ -143,7 +141,7 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
         manifest = build_manifest(inputs, solve_settings, method)
         bar.step()
     return AllocationResult(table, summary, manifest, exclusions, inputs,
-                            Stories(table, problem))
+                            Stories(table))
 
 
 def check(allocation: pd.DataFrame | str | Path, referrals: TableSource, units: TableSource, *,

@@ -76,8 +76,9 @@ def runner_ups(model: Model, solution: Solution, seed: int,
     chosen_of[model.col_entity[solution.columns]] = solution.columns
     by_entity, ptr = entity_columns(model)
     movable = _movable(model)
-    chain = _chain_extras(model, solution, chosen_of, movable)
-    pure = bool(movable.all()) and len(model.split_group) == 0
+    chain, settled = _chain_extras(model, solution, chosen_of, movable)
+    # Chains that did not settle (passes ran out) prove nothing: no "pure" shortcut then.
+    pure = settled and bool(movable.all()) and len(model.split_group) == 0
     out: dict[int, RunnerUp] = {}
     forced: ForcedSolver | None = None
     for e in np.flatnonzero(chosen_of >= 0):
@@ -142,8 +143,9 @@ def _room(model: Model, columns: np.ndarray) -> np.ndarray:
 
 
 def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
-                  movable: np.ndarray) -> np.ndarray:
-    """Per column of a movable entity: the extra cost of forcing it, by displacement chain."""
+                  movable: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Per column of a movable entity: the extra cost of forcing it, by displacement chain;
+    and whether the chain search settled (if not, every figure is infinite: unknown)."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
@@ -152,7 +154,7 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
     cols = np.flatnonzero(movable[model.col_entity] & (model.col_use <= 1))
     cols = cols[chosen_of[model.col_entity[cols]] >= 0]
     if not len(cols):
-        return extras
+        return extras, True
     current = chosen_of[model.col_entity[cols]]
     src = model.col_option[current]
     dst = model.col_option[cols]
@@ -167,8 +169,8 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
     src, dst, weight = src[first], dst[first], weight[first]
     free = _room(model, solution.columns) >= 1
     to_free = _distance_to_free(nodes, src, dst, weight, free)
-    if to_free is None:  # a time-limited solution with an improving cycle
-        return extras
+    if to_free is None:  # e.g. a time-limited solution with an improving cycle
+        return extras, False
     # Reversed graph with non-negative reduced weights, for dist(o' -> o*).
     # Edges between options that cannot reach a free place carry no chain.
     usable = np.isfinite(to_free[src]) & np.isfinite(to_free[dst])
@@ -201,7 +203,7 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
             direct = back[row, model.col_option[cols[here]]] - limit
             extras[cols[here]] = base[here] + np.minimum(
                 refill, np.where(np.isfinite(direct), direct, np.inf))
-    return extras
+    return extras, True
 
 
 def _distance_to_free(nodes: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray,

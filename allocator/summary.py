@@ -164,7 +164,7 @@ def _percent(part: float, whole: int) -> float:
     return round(100.0 * float(part) / whole, 2) if whole else 0.0
 
 
-def child_story(row: pd.Series, problem: Problem) -> str:
+def child_story(row: pd.Series) -> str:
     """A plain-text account of one child's recommendation, for ``result.explain``."""
     lines = [f"Child {row['child_id']}: {row['option']}"]
     if row["option"] != "unplaced":
