@@ -30,6 +30,7 @@ which is why every ratio is against a baseline measured in this same run. Nothin
 into the repository. Run on demand (see README.md)::
 
     .venv/bin/python benchmarks/scale.py --instance regional --seed 1 [--time-limit 120]
+        [--gap 0.001]
         [--skip naive] [--json OUT.json]
 """
 
@@ -121,7 +122,8 @@ def work_ours(paths: dict[str, Path], as_of: str, args: argparse.Namespace,
     start = time.perf_counter()
     result = allocate(paths["referrals"], paths["units"], conflicts=paths["conflicts"],
                       policy=paths["policy"], as_of=as_of, method=method,  # type: ignore[arg-type]
-                      time_limit_s=args.time_limit, seed=args.seed, explain=explain)
+                      time_limit_s=args.time_limit, seed=args.seed, explain=explain,
+                      gap=args.gap)
     mark = time.perf_counter()
     result.write(out)
     end = time.perf_counter()
@@ -212,7 +214,7 @@ def run_child(worker: str, folder: Path, args: argparse.Namespace, as_of: str) -
     result = folder / f"{worker}.json"
     command = [sys.executable, __file__, "--worker", worker, "--folder", str(folder),
                "--as-of", as_of, "--seed", str(args.seed), "--time-limit", str(args.time_limit),
-               "--workers", str(args.workers), "--result", str(result)]
+               "--gap", str(args.gap), "--workers", str(args.workers), "--result", str(result)]
     start = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False,
@@ -344,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=120.0,
                         help="seconds for our solver and for naive CP-SAT (default 120)")
+    parser.add_argument("--gap", type=float, default=0.0,
+                        help="relative gap our solver may stop at (default 0: prove optimal)")
     parser.add_argument("--skip", nargs="*", default=[], choices=METHODS,
                         help="methods to leave out, e.g. --skip naive")
     parser.add_argument("--workers", type=int, default=1, help="CP-SAT num_workers (default 1)")
@@ -368,8 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         as_of = instance.as_of.isoformat()
         print(f"{instance.summary()}; written in {time.perf_counter() - start:.1f} s")
         commit = engine_commit()
-        print(f"engine commit {commit}; time limit {args.time_limit:g} s; CP-SAT num_workers "
-              f"{args.workers}; "
+        print(f"engine commit {commit}; time limit {args.time_limit:g} s; gap {args.gap:g}; "
+              f"CP-SAT num_workers {args.workers}; "
               f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before the run")
         startup = {"python": startup_seconds(), **run_child("import", folder, args, as_of)}
         methods: dict[str, Any] = {}
@@ -383,8 +387,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{pairs:,} eligible (child, unit) pairs")
     figures: dict[str, Any] = {"instance": args.instance, "seed": args.seed, "commit": commit,
                                "summary": instance.summary(), "pairs": pairs,
-                               "time_limit_s": args.time_limit, "cpsat_workers": args.workers,
-                               "cpus": os.cpu_count(), "startup": startup, "methods": methods}
+                               "time_limit_s": args.time_limit, "gap": args.gap,
+                               "cpsat_workers": args.workers, "cpus": os.cpu_count(),
+                               "startup": startup, "methods": methods}
     figures.update(report(figures, args))
     load_after = os.getloadavg()
     figures["load_average"] = {"before": load_before[0], "after": load_after[0]}
