@@ -60,6 +60,9 @@ class AllocationResult:
     exclusions: pd.DataFrame
     inputs: Inputs = field(repr=False)
     explanations: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: Per unit and fallback: places, places used, and what one more would be worth (see
+    #: :mod:`allocator.placevalue`); written as ``place_values.csv``.
+    place_values: pd.DataFrame | None = field(default=None, repr=False)
 
     def explain(self, child_id: str) -> str:
         """One child's story: where, why, at what cost, what approvals, what else was open."""
@@ -102,6 +105,7 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
     from allocator.explain import allocation_table, exclusions_table
     from allocator.manifest import build_manifest
     from allocator.nextbest import runner_ups
+    from allocator.placevalue import place_values, summarise
     from allocator.problem import build_problem
     from allocator.solve import SolveSettings, greedy_solution, solve
     from allocator.summary import allocation_summary
@@ -138,10 +142,13 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
         seconds = {"read": read_seconds, **problem.seconds, "solve": solution.seconds,
                    "explain": explain_seconds}
         summary = allocation_summary(problem, solution, table, baseline, seconds)
+        values = place_values(problem, solution, solve_settings.seed,
+                              with_values=method != "greedy")
+        summary["place_values"] = summarise(values)
         manifest = build_manifest(inputs, solve_settings, method)
         bar.step()
     return AllocationResult(table, summary, manifest, exclusions, inputs,
-                            Stories(table))
+                            Stories(table), values)
 
 
 def check(allocation: pd.DataFrame | str | Path, referrals: TableSource, units: TableSource, *,

@@ -173,7 +173,7 @@ def allocate(referrals: str, units: str, offers: str | None, conflicts: str | No
     result.write(out, force=force)
     click.echo(headline(result.summary))
     click.echo(f"Results written to {out}/ (allocation.csv, allocation.xlsx, summary.json, "
-               "manifest.json, exclusions.csv)")
+               "manifest.json, exclusions.csv, place_values.csv)")
     if register:
         from allocator.register.cli import record_allocation
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from allocator.api import AllocationResult
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-MONEY_COLUMNS = ("weekly_cost", "objective_cost", "next_best_extra", "distance_miles")
+MONEY_COLUMNS = ("weekly_cost", "objective_cost", "next_best_extra", "distance_miles",
+                 "value_of_one_more_place")
 
 
 def defuse(value: Any) -> Any:
@@ -76,6 +77,9 @@ def write_outputs(result: AllocationResult, out_dir: Path, *, force: bool = Fals
         allocation.to_csv(staging / "allocation.csv", index=False, lineterminator="\n")
         as_text_table(result.exclusions).to_csv(staging / "exclusions.csv", index=False,
                                                 lineterminator="\n")
+        if result.place_values is not None:
+            as_text_table(result.place_values).to_csv(staging / "place_values.csv",
+                                                      index=False, lineterminator="\n")
         _json(staging / "summary.json", result.summary)
         _json(staging / "manifest.json", result.manifest)
         from allocator.workbook import write_workbook

@@ -61,6 +61,7 @@ def test_same_inputs_give_a_byte_identical_allocation(market_files: dict[str, Pa
     assert run_in_process(allocate_args(market_files, second)) == 0
     assert (first / "allocation.csv").read_bytes() == (second / "allocation.csv").read_bytes()
     assert (first / "exclusions.csv").read_bytes() == (second / "exclusions.csv").read_bytes()
+    assert (first / "place_values.csv").read_bytes() == (second / "place_values.csv").read_bytes()
 
 
 def test_fresh_processes_with_other_hash_seeds_agree(market_files: dict[str, Path],
@@ -120,7 +121,7 @@ def test_a_rerun_replaces_the_folder_whole(market_files: dict[str, Path],
     assert run_in_process(allocate_args(market_files, out, "--method", "greedy")) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["allocation.csv", "allocation.xlsx", "exclusions.csv", "manifest.json",
-                     "summary.json"]
+                     "place_values.csv", "summary.json"]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["method"] == "greedy"
     greedy = pd.read_csv(out / "allocation.csv", dtype=str, keep_default_na=False)
