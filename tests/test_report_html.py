@@ -97,6 +97,20 @@ def test_charts_and_map_name_no_child(demo_run, page: str) -> None:
     assert "Sefton (" in drawings[-1], "placement authorities are labelled with counts"
 
 
+def test_page_lists_where_one_more_place_would_save_most(demo_run, page: str,
+                                                          run_copy: Path) -> None:
+    values = json.loads((demo_run.out / "summary.json").read_text())["place_values"]
+    text = _text(page)
+    assert "Where one more place would save most" in text and values["most_valuable"]
+    for option in values["most_valuable"]:
+        assert option["option"] in text and money(option["value_of_one_more_place"]) in text
+    # A run written before place values existed: no section, no error.
+    summary = json.loads((run_copy / "summary.json").read_text())
+    del summary["place_values"]
+    (run_copy / "summary.json").write_text(json.dumps(summary))
+    assert "one more place" not in render_allocation_report(run_copy)
+
+
 def test_text_from_the_files_is_escaped(run_copy: Path) -> None:
     allocation = pd.read_csv(run_copy / "allocation.csv", dtype=str, keep_default_na=False)
     allocation.loc[0, "reason"] = "<script>alert('x')</script> & more"

@@ -76,7 +76,7 @@ def render_allocation_report(folder: str | Path, *, referrals: str | Path | None
     run = load_run(folder, referrals=referrals, units=units)
     body = "\n".join([
         _header(run), _headline(run), _approvals(run), _unplaced(run), _spend(run),
-        _distance(run), _map(run), _placements(run), _about(run),
+        _place_values(run), _distance(run), _map(run), _placements(run), _about(run),
     ])
     title = f"Placement recommendations, {run.summary.get('as_of', '')}"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -271,6 +271,25 @@ def _spend(run: RunOutputs) -> str:
     return ("<h2>Spend by route and setting</h2>"
             + charts.spend_chart(s["spend_by_route"], s["spend_by_setting"])
             + _table(["by", "name", "£ a week", "share"], rows, numeric=(2, 3)) + note)
+
+
+def _place_values(run: RunOutputs) -> str:
+    """Market intelligence from summary.json's place_values (runs before it: nothing)."""
+    values = run.summary.get("place_values")
+    if not isinstance(values, dict) or "most_valuable" not in values:
+        return ""
+    rows = [(str(v.get("option", "")), str(v.get("kind", "")),
+             money(v.get("value_of_one_more_place"))) for v in values["most_valuable"]]
+    if not rows:
+        return ("<h2>Where one more place would save most</h2><p>No unit or capped fallback "
+                "was short of places: one more place anywhere would save nothing.</p>")
+    return ("<h2>Where one more place would save most</h2>"
+            + _table(["option", "kind", "£ a week saved"], rows, numeric=(2,))
+            + f'<p class="note">{escape(str(values.get("options_worth_more", len(rows))))} '
+            "options in all would save something with one more place; place_values.csv lists "
+            "every unit and fallback. An estimate from the LP relaxation's duals: exact for "
+            "the relaxation, it can overstate what one place is worth to the allocation, and "
+            "several places are not worth several times one.</p>")
 
 
 def _distance(run: RunOutputs) -> str:
