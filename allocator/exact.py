@@ -22,7 +22,7 @@ import numpy as np
 
 from allocator.lp import RestrictedLP
 from allocator.model import MEMBER, Model
-from allocator.solve import Solution, SolveSettings, feasible, objective_of
+from allocator.solve import Solution, SolveSettings, cheapest_bound, feasible, objective_of
 
 Choice = tuple[np.ndarray, np.ndarray]  # chosen columns, split-variable values
 #: The bound of a MIP run whose report could not be trusted: it proves nothing.
@@ -62,6 +62,8 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
             value = objective_of(model, *best)
             return Solution(best[0], best[1], value, value, "optimal", "lp",
                             time.perf_counter() - start, stages, duals, lagrangian)
+    if time.perf_counter() >= deadline:  # no time for a MIP: the incumbent and the bound
+        return _out_of_time(model, lp, candidates, forced, start, stages)
     _set_integral(lp, highspy)
     lp.solver.setOptionValue("mip_rel_gap", settings.gap)
     lp.solver.setOptionValue("mip_abs_gap", 0.99)
@@ -73,7 +75,7 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
     columns, split = min(candidates, key=lambda c: (objective_of(model, *c), tuple(c[0])))
     incumbent = objective_of(model, columns, split)
     stages["incumbent"] = time.perf_counter() - start
-    if settings.close_enough(incumbent, bound):
+    if settings.close_enough(incumbent, bound) or time.perf_counter() >= deadline:
         proven = min(incumbent, bound)
         return Solution(columns, split, incumbent, proven,
                         "optimal" if proven >= incumbent else "feasible", "lp+heuristic",
@@ -136,7 +138,8 @@ def _out_of_time(model: Model, lp: RestrictedLP, incumbents: list[Choice], force
     lagrangian, _, duals = lp.lagrangian()
     columns, split = min(candidates, key=lambda c: (objective_of(model, *c), tuple(c[0])))
     value = objective_of(model, columns, split)
-    bound = min(value, int(np.ceil(lagrangian - 1e-6)))
+    floor = cheapest_bound(model) if forced is None else -(2**62)
+    bound = min(value, max(int(np.ceil(lagrangian - 1e-6)), floor))
     return Solution(columns, split, value, bound, "optimal" if bound >= value else "feasible",
                     "heuristic+lp-bound", time.perf_counter() - start, stages, duals,
                     lagrangian)

@@ -190,6 +190,9 @@ class RestrictedLP:
             reduced = self.reduced_costs(base, cuts)
             if self._price(reduced):
                 self.pricing_rounds += 1
+                if time.perf_counter() > deadline:  # each run gets a sliver, and finishes
+                    self.timed_out = True
+                    return False
                 continue
             x = self.x()
             found = separate_covers(self.model, x)

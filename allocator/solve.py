@@ -26,7 +26,7 @@ import numpy as np
 
 from allocator.arrays import Children
 from allocator.greedy import place_in_order, priority_order
-from allocator.model import Model
+from allocator.model import GROUP, MEMBER, SINGLE, Model
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,28 @@ class Solution:
         if self.objective <= 0:
             return 0.0
         return max(0.0, (self.objective - self.bound) / self.objective)
+
+
+def cheapest_bound(model: Model) -> int:
+    """A lower bound that needs no solver: every entity in its cheapest option, places ignored.
+
+    A split-able sibling group counts the cheaper of going together and going apart (the
+    split weight plus each member's cheapest). Weak, but it holds whatever happened, so a
+    run the time limit stopped before its LP settled still reports a sensible bound rather
+    than the Lagrangian of half-solved duals.
+    """
+    if not model.n_entities:
+        return 0
+    cheapest = np.full(model.n_entities, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(cheapest, model.col_entity, model.col_cost.astype(np.int64))
+    kind = model.entity_kind
+    total = int(cheapest[(kind == SINGLE) | (kind == GROUP)].sum())
+    for s, together in enumerate(model.split_together):
+        members = np.flatnonzero((kind == MEMBER)
+                                 & (model.entity_group == model.entity_group[together]))
+        apart = int(model.split_cost[s]) + int(cheapest[members].sum())
+        total += min(int(cheapest[together]), apart)
+    return total
 
 
 def objective_of(model: Model, columns: np.ndarray, split: np.ndarray) -> int:

@@ -30,7 +30,7 @@ from allocator.model import (
     build_model,
 )
 from allocator.problem import Problem
-from allocator.solve import Solution, SolveSettings
+from allocator.solve import Solution, SolveSettings, cheapest_bound
 
 #: Pairs added per child in one pricing round, and rounds at most.
 ADD_PER_CHILD = 60
@@ -66,7 +66,10 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
         market = (solution.lagrangian or 0.0)
         reduced, outside = _outside_reduced_costs(problem, solution, candidates)
         market += float(np.minimum(reduced, 0.0).sum())
-        bound = min(int(np.ceil(market - 1e-6)), solution.objective)
+        # The cheapest-option floor holds for the market too: every child's cheapest pairs
+        # are candidates, and group columns are built from every pair.
+        bound = min(max(int(np.ceil(market - 1e-6)), cheapest_bound(model)),
+                    solution.objective)
         stages[f"round_{round_}"] = time.perf_counter() - start
         out_of_time = time.perf_counter() > deadline
         joining = _first_per_child(problem, outside[reduced < -0.5], reduced[reduced < -0.5])

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from oracle import brute_force
 from test_properties import PROPERTY_SETTINGS, Spec, assert_optimal_and_feasible, markets
 
 import allocator.exact as exact
@@ -21,7 +22,7 @@ import allocator.lp as lp_module
 import allocator.solve as solve_module
 from allocator.lp import RestrictedLP
 from allocator.problem import build_problem
-from allocator.solve import SolveSettings, greedy_solution, solve
+from allocator.solve import SolveSettings, cheapest_bound, greedy_solution, solve
 from allocator.validate import load_inputs
 from scenarios.demo_data import generate
 
@@ -109,3 +110,23 @@ def test_the_restricted_mip_first_still_finds_the_optimum(spec: Spec) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(exact, "RESTRICT_ABOVE", 0)
         assert_optimal_and_feasible(spec)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=40)
+@given(markets())
+def test_the_cheapest_option_floor_never_exceeds_the_optimum(spec: Spec) -> None:
+    """The solver-free bound a time-limited run falls back on is a true lower bound."""
+    result = spec.allocate(explain=False)
+    problem = build_problem(result.inputs)
+    assert cheapest_bound(problem.model) <= brute_force(result.inputs).objective_pence
+
+
+def test_a_run_stopped_at_once_still_reports_a_sensible_bound() -> None:
+    """Stopped before its LP settles, the regional batch keeps a feasible allocation and a
+    bound no weaker than every child in its cheapest option (not a half-solved LP's)."""
+    problem = build_problem(_inputs(1000, 2000, 1))
+    baseline = greedy_solution(problem.model, problem.children)
+    result = solve(problem.model, problem.children, SolveSettings(time_limit_s=1e-3, seed=1),
+                   baseline)
+    floor = cheapest_bound(problem.model)
+    assert 0 < floor <= result.bound <= result.objective <= baseline.objective
