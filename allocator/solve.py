@@ -78,11 +78,14 @@ def cheapest_bound(model: Model) -> int:
     np.minimum.at(cheapest, model.col_entity, model.col_cost.astype(np.int64))
     kind = model.entity_kind
     total = int(cheapest[(kind == SINGLE) | (kind == GROUP)].sum())
-    for s, together in enumerate(model.split_together):
-        members = np.flatnonzero((kind == MEMBER)
-                                 & (model.entity_group == model.entity_group[together]))
-        apart = int(model.split_cost[s]) + int(cheapest[members].sum())
-        total += min(int(cheapest[together]), apart)
+    if len(model.split_together):
+        member = np.flatnonzero(kind == MEMBER)
+        groups = int(model.entity_group.max()) + 1
+        members_cheapest = np.bincount(model.entity_group[member], weights=cheapest[member],
+                                       minlength=groups).astype(np.int64)
+        together = model.split_together
+        apart = model.split_cost + members_cheapest[model.entity_group[together]]
+        total += int(np.minimum(cheapest[together], apart).sum())
     return total
 
 

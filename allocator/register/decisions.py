@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Table, select, update
 
 from allocator.register import audit
 from allocator.register.db import RegisterError, crash_point, now, writing
@@ -95,14 +95,20 @@ def require_named(conn: Connection, officer: str, on: date, *, action: str, enti
     raise RegisterError(f"refused: {why}; the refusal is logged", "--officer")
 
 
+def _locked(conn: Connection, table: Table, row_id: int, noun: str) -> RowMapping:
+    """The row ``row_id`` of ``table``, locked until the transaction ends; or a refusal."""
+    row = conn.execute(select(table).where(table.c.id == row_id)
+                       .with_for_update()).mappings().one_or_none()
+    if row is None:
+        raise RegisterError(f"no {noun} {row_id} in the register", noun)
+    return row
+
+
 def _decide(engine: Engine, proposal_id: int, officer: str, role: str, note: str | None,
             on: date, decision: str) -> Outcome:
     verb = "approve" if decision == "granted" else "reject"
     with writing(engine) as conn:
-        proposal = conn.execute(select(proposals).where(proposals.c.id == proposal_id)
-                                .with_for_update()).mappings().one_or_none()
-        if proposal is None:
-            raise RegisterError(f"no proposal {proposal_id} in the register", "proposal")
+        proposal = _locked(conn, proposals, proposal_id, "proposal")
         if proposal["status"] != "pending":
             raise RegisterError(f"proposal {proposal_id} is {proposal['status']}"
                                 f"{_because(proposal)}: nothing to {verb}",
@@ -269,10 +275,7 @@ def end_placement(target: str | Engine, placement_id: int, officer: str, *,
         raise RegisterError(f"unknown SSDA903 REC code {reason_code!r}; codes are "
                             f"{', '.join(REC_CODES)}", "--reason")
     with writing(engine) as conn:
-        placement = conn.execute(select(placements).where(placements.c.id == placement_id)
-                                 .with_for_update()).mappings().one_or_none()
-        if placement is None:
-            raise RegisterError(f"no placement {placement_id} in the register", "placement")
+        placement = _locked(conn, placements, placement_id, "placement")
         if placement["status"] != "active":
             raise RegisterError(f"placement {placement_id} already ended on "
                                 f"{placement['end_date']}", "placement")
