@@ -189,20 +189,24 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
     by_home = np.argsort(home, kind="stable")
     home_ptr = np.searchsorted(home[by_home], np.arange(nodes + 1))
     batch = max(1, DIJKSTRA_BATCH_CELLS // nodes)
+    row_of = np.full(nodes, -1, dtype=np.int64)
     for first in range(0, len(full), batch):
         options = full[first:first + batch]
         limits = to_free[options]
         back = np.atleast_2d(dijkstra(reverse, indices=options, limit=float(limits.max())))
         back[back > limits[:, None]] = np.inf
-        for row, option in enumerate(options):
-            limit = float(limits[row])
-            # The place the forced child leaves may itself start an improvement: the best
-            # chain of moves *into* it (from anywhere), or nothing (0).
-            refill = min(0.0, float(np.min(back[row] + to_free)) - limit)
-            here = by_home[home_ptr[option]:home_ptr[option + 1]]
-            direct = back[row, model.col_option[cols[here]]] - limit
-            extras[cols[here]] = base[here] + np.minimum(
-                refill, np.where(np.isfinite(direct), direct, np.inf))
+        # The place the forced child leaves may itself start an improvement: the best
+        # chain of moves *into* it (from anywhere), or nothing (0).
+        refill = np.minimum(0.0, (back + to_free).min(axis=1) - limits)
+        lo, hi = home_ptr[options], home_ptr[options + 1]
+        counts = hi - lo
+        here = by_home[np.repeat(lo - np.cumsum(counts) + counts, counts)
+                       + np.arange(counts.sum())]
+        row_of[options] = np.arange(len(options))
+        row = row_of[home[here]]
+        direct = back[row, model.col_option[cols[here]]] - limits[row]
+        extras[cols[here]] = base[here] + np.minimum(
+            refill[row], np.where(np.isfinite(direct), direct, np.inf))
     return extras, True
 
 
