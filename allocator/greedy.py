@@ -15,6 +15,7 @@ import numpy as np
 
 from allocator.arrays import Children
 from allocator.model import MEMBER, TOGETHER, Model
+from allocator.sorting import lexsort
 
 
 @dataclass
@@ -66,7 +67,7 @@ def place_in_order(model: Model, order: np.ndarray,
         partners.setdefault(int(b), set()).add(int(a))
     by_entity, ptr = entity_columns(model)
     # Every entity's columns, most preferred first (ties: lower option index, stable).
-    keyed = by_entity[np.lexsort((model.col_option[by_entity], preference[by_entity],
+    keyed = by_entity[lexsort((model.col_option[by_entity], preference[by_entity],
                                   model.col_entity[by_entity]))]
     ranked = [keyed[ptr[e]:ptr[e + 1]] for e in range(model.n_entities)]
     chosen: list[int] = []

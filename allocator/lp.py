@@ -20,6 +20,7 @@ import numpy as np
 
 from allocator.cuts import separate_covers
 from allocator.model import Model
+from allocator.sorting import lexsort
 
 #: Columns per entity in the first restricted LP (its cheapest, plus unplaced).
 FIRST_COLUMNS = 10
@@ -41,7 +42,7 @@ class RestrictedLP:
 
         self.model = model
         n = model.n_vars
-        order = np.lexsort((model.a_row, model.a_col))
+        order = lexsort((model.a_row, model.a_col))
         self.col_start = np.searchsorted(model.a_col[order], np.arange(n + 1))
         self.col_rows = model.a_row[order].astype(np.int32)
         self.col_vals = model.a_val[order]
@@ -74,7 +75,7 @@ class RestrictedLP:
     def _first_columns(self) -> np.ndarray:
         model = self.model
         k = model.n_columns
-        order = np.lexsort((np.arange(k), model.col_cost, model.col_entity))
+        order = lexsort((model.col_cost, model.col_entity))  # ties: index order
         ptr = np.searchsorted(model.col_entity[order], np.arange(model.n_entities + 1))
         rank = np.arange(k) - np.repeat(ptr[:-1], np.diff(ptr))
         first = order[rank < FIRST_COLUMNS]
@@ -209,8 +210,7 @@ class RestrictedLP:
         candidates = np.flatnonzero((self.position < 0) & (reduced < PRICE_TOLERANCE))
         if not len(candidates):
             return False
-        order = candidates[np.lexsort((candidates, reduced[candidates],
-                                       self.entity[candidates]))]
+        order = candidates[lexsort((reduced[candidates], self.entity[candidates]))]
         entity = self.entity[order]
         first = np.searchsorted(entity, entity, side="left")
         rank = np.arange(len(order)) - first

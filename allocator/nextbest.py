@@ -33,6 +33,7 @@ import numpy as np
 from allocator.greedy import entity_columns
 from allocator.model import SINGLE, Model
 from allocator.solve import Solution
+from allocator.sorting import lexsort
 
 UNSET = np.iinfo(np.int64).max
 #: Label-correcting passes before the chains are given up (see _distance_to_free).
@@ -162,7 +163,7 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
     edge = cols != current
     src, dst, weight = src[edge], dst[edge], weight[edge]
     # Keep the cheapest edge per (from, to) pair.
-    order = np.lexsort((weight, dst, src))
+    order = lexsort((weight, dst, src))
     src, dst, weight = src[order], dst[order], weight[order]
     first = np.ones(len(src), dtype=bool)
     first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])

@@ -16,6 +16,7 @@ from allocator.arrays import Children, Units, children_arrays, units_arrays
 from allocator.costs import PairCosts, PairDetail, pair_detail, pair_pence
 from allocator.eligibility import Eligibility, Offers, eligibility
 from allocator.model import Model, build_model
+from allocator.sorting import lexsort
 from allocator.validate import Inputs
 
 
@@ -48,7 +49,7 @@ def offer_arrays(inputs: Inputs) -> Offers | None:
     offers = inputs.offers
     child = _positions(inputs.referrals["child_id"], offers["child_id"])
     unit = _positions(inputs.units["unit_id"], offers["unit_id"])
-    order = np.lexsort((unit, child))
+    order = lexsort((unit, child))
     return Offers(child[order], unit[order], offers["weekly_price"].to_numpy(float)[order],
                   offers["quality_score"].to_numpy(float)[order],
                   offers["capacity_use"].to_numpy(np.int64)[order])

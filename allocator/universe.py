@@ -31,6 +31,7 @@ from allocator.model import (
 )
 from allocator.problem import Problem
 from allocator.solve import Solution, SolveSettings, cheapest_bound
+from allocator.sorting import lexsort
 
 #: Pairs added per child in one pricing round, and rounds at most.
 ADD_PER_CHILD = 60
@@ -93,7 +94,7 @@ def _first_per_child(problem: Problem, pairs: np.ndarray, reduced: np.ndarray) -
     if not len(pairs):
         return pairs
     child = problem.elig.child[pairs]
-    order = np.lexsort((pairs, reduced, child))
+    order = lexsort((pairs, reduced, child))
     first = np.searchsorted(child[order], child[order], side="left")
     rank = np.arange(len(order)) - first
     return np.sort(pairs[order][rank < ADD_PER_CHILD])
