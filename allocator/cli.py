@@ -8,6 +8,7 @@ message; ``--debug`` shows the traceback). Heavy modules are imported inside com
 
 from __future__ import annotations
 
+import math
 import sys
 import traceback
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from allocator import __version__
+from models.limits import MAX_SEED
 
 F = TypeVar("F", bound=Callable[..., Any])
 COMMAND_GROUP = "pdps.commands"
@@ -125,15 +127,25 @@ def validate(referrals: str, units: str, offers: str | None, conflicts: str | No
     click.echo(input_summary(inputs))
 
 
+def _positive_seconds(ctx: click.Context, param: click.Parameter,
+                      value: float | None) -> float | None:
+    """As the policy's ``solver.time_limit_s``: a finite number of seconds above 0 (click's
+    FloatRange lets NaN and infinity through, and NaN would reach manifest.json)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"{value} is not a number of seconds above 0", ctx, param)
+    return value
+
+
 @main.command()
 @input_options
 @click.option("--out", "-o", required=True, help="Folder for the results (written whole).")
 @click.option("--method", type=click.Choice(["optimal", "greedy"]), default="optimal",
               show_default=True, help="optimal: proven best; greedy: today's practice.")
-@click.option("--time-limit", type=float, default=None,
+@click.option("--time-limit", type=float, default=None, callback=_positive_seconds,
               help="Seconds for the solver (default: the policy's); returns the best found "
                    "with its bound.")
-@click.option("--seed", type=int, default=None, help="Solver seed (default: the policy's).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=None,
+              help="Solver seed (default: the policy's).")
 @click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Stop at this relative gap (default 0: prove optimality).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")

@@ -112,7 +112,7 @@ def _range_issues(raw: RawTable, spec: ColumnSpec, values: pd.Series,
             continue
         with np.errstate(invalid="ignore"):
             out = test(numbers, bound) & ~skip & np.isfinite(numbers)
-        shown = f"{bound:g}"
+        shown = f"{bound:,.0f}" if float(bound).is_integer() else f"{bound:g}"
         for row, value in zip(rows[out], numbers[out], strict=True):
             detail = "" if spec.sensitive else f", found {value:g}"
             issues.append(Issue(raw.label, int(row), spec.name, f"must be {words} {shown}{detail}",

@@ -98,7 +98,15 @@ def _json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _check_target(out_dir: Path, force: bool) -> None:
+    """Refuse an unusable ``--out`` before anything is read or solved."""
     if not out_dir.exists():
+        ancestor = out_dir.absolute().parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise InputError([Issue("--out", None, None,
+                                    f"{out_dir} cannot be created: {ancestor} is a file, "
+                                    "not a folder", "usage")])
         return
     if not out_dir.is_dir():
         raise InputError([Issue("--out", None, None, f"{out_dir} exists and is not a folder",

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.codes import PlaceCode, Route, Setting
+from models.limits import MAX_POUNDS, MAX_SEED
 
-NonNegative = Annotated[float, Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0, le=MAX_POUNDS, allow_inf_nan=False)]
 
 
 class StrictModel(BaseModel):
@@ -103,8 +104,8 @@ class Fallback(StrictModel):
 
 
 class SolverSettings(StrictModel):
-    time_limit_s: Annotated[float, Field(gt=0)] = 30
-    seed: Annotated[int, Field(ge=0)] = 0
+    time_limit_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     workers: Annotated[int, Field(ge=1)] = 2
     #: Relative gap at which to stop (an extension of the contract): 0 proves optimality;
     #: 0.001 accepts an allocation proven within 0.1% of the best, for national studies.

@@ -26,6 +26,7 @@ from models.codes import (
     UnitSexes,
     Urgency,
 )
+from models.limits import MAX_POUNDS
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ SENSITIVE = ColumnNote(sensitive=True)
 MONEY = ColumnNote(money=True)
 
 Id = Annotated[str, Field(min_length=1)]
-Money = Annotated[float, Field(ge=0), MONEY]
+Money = Annotated[float, Field(ge=0, le=MAX_POUNDS), MONEY]
 Latitude = Annotated[float, Field(ge=-90, le=90), SENSITIVE]
 Longitude = Annotated[float, Field(ge=-180, le=180), SENSITIVE]
 Miles = Annotated[float, Field(ge=0)]

@@ -1,0 +1,15 @@
+"""Upper limits on numbers the contract leaves open, so absurd input is named, not crashed on.
+
+Money is held in whole pence in 64-bit integers, and OR-Tools' min-cost flow scales costs by
+the number of nodes: a weekly price of £10^17 overflowed silently and the solver failed with
+an internal error. No placement costs anything like £10 million a week (the most expensive in
+``../shared/domain.md`` are tens of thousands), so a larger figure is a typing slip and is
+refused with the file, row and column, or the policy key.
+"""
+
+from __future__ import annotations
+
+#: Most pounds any price, add-on or weight may be (per week, per mile or per point).
+MAX_POUNDS = 10_000_000
+#: HiGHS's ``random_seed`` is a C ``int``.
+MAX_SEED = 2**31 - 1

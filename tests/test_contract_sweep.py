@@ -1,0 +1,757 @@
+"""An outside checker's sweep of ``pdps allocate`` and ``pdps check`` over broken input.
+
+Every case writes contract files (the conftest fixtures, with one thing broken), runs the
+command line in process and holds it to the contract's standard: bad input exits 2 with a
+message naming the file, row and column and no traceback; nothing is left in ``--out``
+unless the run succeeds; spreadsheet outputs hold no cell a spreadsheet would run as a
+formula; the same inputs give a byte-identical ``allocation.csv``.
+
+Cases marked ``# BUG:`` are defects found by the sweep: strict xfails, so fixing one makes
+its test fail until the marker is removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from allocator.cli import main
+from scenarios.demo_data import generate
+from scenarios.demo_data import write as write_market
+
+AS_OF = "2026-11-25"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+OUTPUTS = ("allocation.csv", "allocation.xlsx", "summary.json", "manifest.json",
+           "exclusions.csv")
+
+
+# --------------------------------------------------------------------------- helpers
+
+def invoke(args: list[str]) -> tuple[int, str, str]:
+    """Run ``pdps`` in process: exit status, stderr, stdout. Never raises."""
+    result = CliRunner().invoke(main, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"uncaught {result.exception!r}")
+    return result.exit_code, result.stderr, result.stdout
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "in"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def tables(referrals_frame: pd.DataFrame, units_frame: pd.DataFrame,
+           offers_frame: pd.DataFrame, conflicts_frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Fresh copies of the four fixture tables (text cells), keyed by role."""
+    return {"referrals": referrals_frame.copy(), "units": units_frame.copy(),
+            "offers": offers_frame.copy(), "conflicts": conflicts_frame.copy()}
+
+
+def write(folder: Path, tables: dict[str, pd.DataFrame]) -> dict[str, Path]:
+    paths = {}
+    for role, frame in tables.items():
+        paths[role] = folder / f"{role}.csv"
+        frame.to_csv(paths[role], index=False)
+    return paths
+
+
+def allocate_args(paths: dict[str, Path], out: Path, *extra: str,
+                  offers: bool = False) -> list[str]:
+    args = ["allocate", "--referrals", str(paths["referrals"]), "--units", str(paths["units"]),
+            "--conflicts", str(paths["conflicts"]), "--as-of", AS_OF, "--out", str(out)]
+    if offers:
+        args += ["--offers", str(paths["offers"])]
+    return [*args, *extra]
+
+
+def input_args(paths: dict[str, Path], offers: bool = False) -> list[str]:
+    """The input options of ``pdps check`` (no ``--out``)."""
+    args = allocate_args(paths, Path("unused"), offers=offers)[1:]
+    at = args.index("--out")
+    return args[:at] + args[at + 2:]
+
+
+def assert_bad_input(code: int, stderr: str, out: Path, file: str | None,
+                     row: int | None = None, column: str | None = None) -> None:
+    """Exit 2, no traceback, the place named, and nothing at all written to ``--out``."""
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    if file is not None:
+        assert file in stderr, stderr
+    if row is not None:
+        assert f"row {row}" in stderr, stderr
+    if column is not None:
+        assert f"column {column}" in stderr, stderr
+    assert not out.exists()
+    assert not [p for p in out.parent.iterdir() if ".partial-" in p.name]
+
+
+def formula_cells(out: Path) -> list[str]:
+    """Cells of the CSV and xlsx outputs that a spreadsheet would evaluate."""
+    found = []
+    for name in ("allocation.csv", "exclusions.csv", "place_values.csv"):
+        if not (out / name).exists():
+            continue
+        with open(out / name, newline="", encoding="utf-8") as handle:
+            for row in csv.reader(handle):
+                for cell in row:
+                    if cell.startswith(FORMULA_START):
+                        try:
+                            float(cell)
+                        except ValueError:
+                            found.append(f"{name}: {cell!r}")
+    workbook = openpyxl.load_workbook(out / "allocation.xlsx")
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" or (isinstance(cell.value, str)
+                                             and cell.value.startswith(FORMULA_START)):
+                    found.append(f"{sheet.title}!{cell.coordinate}: {cell.value!r}")
+    return found
+
+
+def assert_success(code: int, stderr: str, out: Path) -> None:
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    assert {p.name for p in out.iterdir()} >= set(OUTPUTS)
+    assert formula_cells(out) == []
+    for name in ("summary.json", "manifest.json"):
+        json.loads((out / name).read_text(encoding="utf-8"), parse_constant=_not_json)
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A generated demo market (20 children, 40 units) and one run of it in ``out``."""
+    from datetime import date
+
+    folder = tmp_path_factory.mktemp("market")
+    write_market(generate(20, 40, 11, date.fromisoformat(AS_OF)), folder)
+    paths = {role: folder / f"{role}.csv" for role in ("referrals", "units", "conflicts")}
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 0, stderr
+    return {**paths, "out": out}
+
+
+def market_copy(market: dict[str, Path], folder: Path) -> dict[str, Path]:
+    """The market's three input files copied into ``folder``."""
+    paths = {}
+    for role in ("referrals", "units", "conflicts"):
+        paths[role] = folder / f"{role}.csv"
+        paths[role].write_bytes(market[role].read_bytes())
+    return paths
+
+
+# --------------------------------------------------------------------------- bad cells
+
+# (role, column, bad cell). Cells are planted in rounds, round-robin over the data rows, at
+# most one per cell per round: each round is one run that must name every planted cell.
+BAD_CELLS = [
+    ("referrals", "date_of_birth", "abc"),
+    ("referrals", "date_of_birth", "25/12/2012"),
+    ("referrals", "date_of_birth", "2012-02-30"),
+    ("referrals", "date_of_birth", "1600-01-01"),
+    ("referrals", "sex", "X"),
+    ("referrals", "settings", ""),
+    ("referrals", "settings", "castle"),
+    ("referrals", "needs", "XYZ"),
+    ("referrals", "staffing", "4:1"),
+    ("referrals", "therapy_need", "maybe"),
+    ("referrals", "home_lat", "north"),
+    ("referrals", "home_lat", "NaN"),
+    ("referrals", "home_lat", "inf"),
+    ("referrals", "home_lat", "999"),
+    ("referrals", "home_lon", "-1e400"),
+    ("referrals", "urgency", "asap"),
+    ("referrals", "referral_date", "2026-13-01"),
+    ("referrals", "referral_date", "9999-12-31"),
+    ("referrals", "keep_together", "perhaps"),
+    ("referrals", "max_distance_miles", "-5"),
+    ("referrals", "max_distance_miles", "NaN"),
+    ("referrals", "min_distance_miles", "1e309"),
+    ("referrals", "expected_weeks", "0"),
+    ("referrals", "expected_weeks", "2.5"),
+    ("referrals", "legal_status", "ZZ"),
+    ("referrals", "category_of_need", "N9"),
+    ("referrals", "child_id", ""),
+    ("units", "vacancies", "two"),
+    ("units", "vacancies", "-1"),
+    ("units", "vacancies", "1.5"),
+    ("units", "vacancies", "1e30"),
+    ("units", "weekly_price", "NaN"),
+    ("units", "weekly_price", "inf"),
+    ("units", "weekly_price", "-100"),
+    ("units", "weekly_price", "1,2"),
+    ("units", "lat", "91"),
+    ("units", "age_max", "30"),
+    ("units", "setting", "hotel"),
+    ("units", "route", "ebay"),
+    ("units", "ofsted_rating", "meh"),
+    ("units", "admitted_date", "2026-02-29"),
+    ("units", "available_from", "20261125"),
+    ("units", "staff_capacity", "-2"),
+    ("units", "max_new_admissions", "x"),
+    ("units", "provider_name", ""),
+    ("units", "sexes", "X"),
+    ("offers", "capacity_use", "0"),
+    ("offers", "quality_score", "150"),
+    ("offers", "weekly_price", "free"),
+    ("conflicts", "child_b", ""),
+]
+
+
+def _rounds() -> list[list[tuple[str, str, str]]]:
+    rounds: list[list[tuple[str, str, str]]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for role, column, value in BAD_CELLS:
+        k = seen.get((role, column), 0)
+        seen[(role, column)] = k + 1
+        while len(rounds) <= k:
+            rounds.append([])
+        rounds[k].append((role, column, value))
+    return rounds
+
+
+@pytest.mark.parametrize("cells", _rounds(), ids=lambda cells: f"{len(cells)}-cells")
+def test_every_bad_cell_is_named_and_nothing_is_written(folder: Path, tables,
+                                                         cells: list) -> None:
+    planted = []
+    for k, (role, column, value) in enumerate(cells):
+        index = k % len(tables[role])
+        tables[role].loc[index, column] = value
+        planted.append((role, index + 2, column))
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out, offers=True))
+    assert_bad_input(code, stderr, out, None)
+    for role, row, column in planted:
+        assert f"{paths[role]}, row {row}, column {column}: " in stderr, (role, row, column)
+
+
+# --------------------------------------------------------------------------- cross-file rules
+
+# (role, data row index, column, value) planted together, and the (role, row, column) each
+# must be reported at: duplicate ids, unknown ids, a self-conflict, a repeated offer, half a
+# school location, a unit's ages the wrong way round.
+CROSS = [
+    ("referrals", 1, "child_id", "C001"),
+    ("units", 1, "unit_id", "U01"),
+    ("conflicts", 0, "child_a", "NOPE"),
+    ("conflicts", 1, "child_b", "C004"),
+    ("offers", 0, "unit_id", "U99"),
+    ("offers", 0, "child_id", "C999"),
+    ("offers", 1, "child_id", "C003"),
+    ("offers", 1, "unit_id", "U01"),
+    ("referrals", 0, "school_lat", "53.5"),
+    ("units", 0, "age_min", "18"),
+]
+CROSS_NAMED = [("referrals", 3, "child_id"), ("units", 3, "unit_id"),
+               ("conflicts", 2, "child_a"), ("conflicts", 3, "child_b"),
+               ("offers", 2, "unit_id"), ("offers", 2, "child_id"), ("offers", 4, "unit_id"),
+               ("referrals", 2, "school_lon"), ("units", 2, "age_min")]
+
+
+def test_every_cross_file_mistake_is_named(folder: Path, tables) -> None:
+    for role, index, column, value in CROSS:
+        tables[role].loc[index, column] = value
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out, offers=True))
+    assert_bad_input(code, stderr, out, None)
+    for role, row, column in CROSS_NAMED:
+        assert f"{paths[role]}, row {row}, column {column}: " in stderr, (role, row, column)
+    assert "a child cannot conflict with itself" in stderr
+    assert "a second offer for the same child and unit" in stderr
+
+
+# --------------------------------------------------------------------------- broken files
+
+def _drop_column(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=["child_id"])
+
+
+def _repeat_column(frame: pd.DataFrame) -> str:
+    text = frame.to_csv(index=False)
+    header, *rows = text.splitlines()
+    return "\n".join([header + ",Sex"] + [row + ",F" for row in rows]) + "\n"
+
+
+FILE_CASES = {
+    "missing-required-column": (lambda f: _drop_column(f).to_csv(index=False), 1, "child_id"),
+    "duplicated-column": (_repeat_column, 1, "sex"),
+    "empty-file": (lambda f: "", None, None),
+    "semicolon-delimited": (lambda f: f.to_csv(index=False, sep=";"), 1, "child_id"),
+    "unclosed-quote": (lambda f: f.to_csv(index=False).replace("\nC002", '\n"C002'), 3, None),
+    "row-with-extra-cells": (lambda f: f.to_csv(index=False).replace("\nC002,", "\nC002,x,y,"),
+                             3, None),
+    "row-with-too-few-cells": (lambda f: f.to_csv(index=False).splitlines()[0] + "\nC001,2012"
+                               "-03-01,M\n", 2, "home_lat"),
+}
+
+
+@pytest.mark.parametrize("case", list(FILE_CASES))
+def test_a_broken_referrals_file_is_reported(folder: Path, tables, case: str) -> None:
+    paths = write(folder, tables)
+    make, row, column = FILE_CASES[case]
+    paths["referrals"].write_text(make(tables["referrals"]), encoding="utf-8")
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(paths["referrals"]), row, column)
+
+
+def test_a_file_not_in_utf8_is_reported(folder: Path, tables) -> None:
+    tables["referrals"].loc[0, "child_id"] = "Cé01"
+    paths = write(folder, tables)
+    paths["referrals"].write_bytes(tables["referrals"].to_csv(index=False).encode("latin-1"))
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(paths["referrals"]))
+    assert "UTF-8" in stderr
+
+
+@pytest.mark.parametrize("what", ["nonexistent", "directory.csv", "directory", "unknown-suffix",
+                                  "corrupt-xlsx", "corrupt-parquet"])
+def test_a_path_that_is_not_a_table_is_reported(folder: Path, tables, what: str) -> None:
+    paths = write(folder, tables)
+    target = {"nonexistent": folder / "missing.csv", "directory.csv": folder / "dir.csv",
+              "directory": folder, "unknown-suffix": folder / "referrals.json",
+              "corrupt-xlsx": folder / "referrals.xlsx",
+              "corrupt-parquet": folder / "referrals.parquet"}[what]
+    if what == "directory.csv":
+        target.mkdir()
+    elif what in ("unknown-suffix", "corrupt-xlsx"):
+        target.write_text(paths["referrals"].read_text())
+    elif what == "corrupt-parquet":
+        target.write_bytes(b"PAR1 not really")
+    paths["referrals"] = target
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(target))
+
+
+def _workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> Path:
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, frame in sheets.items():
+        sheet = workbook.create_sheet(name)
+        sheet.append(list(frame.columns))
+        for row in frame.itertuples(index=False):
+            sheet.append(list(row))
+    workbook.save(path)
+    return path
+
+
+def test_xlsx_data_on_a_second_sheet_of_another_name_is_missing_columns(folder: Path,
+                                                                         tables) -> None:
+    paths = write(folder, tables)
+    paths["referrals"] = _workbook(folder / "referrals.xlsx", {
+        "Notes": pd.DataFrame({"note": ["read me"]}), "Kids": tables["referrals"]})
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(paths["referrals"]), 1, "child_id")
+
+
+def test_xlsx_bad_cell_is_named_at_the_spreadsheet_row(folder: Path, tables) -> None:
+    tables["referrals"].loc[2, "sex"] = "Q"
+    paths = write(folder, tables)
+    paths["referrals"] = _workbook(folder / "referrals.xlsx",
+                                   {"referrals": tables["referrals"]})
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(paths["referrals"]), 4, "sex")
+
+
+# --------------------------------------------------------------------------- policy
+
+#: Mistakes of one key each, all in one file: every one must be named at once.
+POLICY_MISTAKES = {
+    "colour: blue": "colour",
+    "weights:\n  distanse_per_mile: 5\n  out_of_area: -150\n  at_distance: .nan":
+        "weights.distanse_per_mile",
+    "horizon_weeks: lots": "horizon_weeks",
+    "fallbacks:\n  - {route: lcr, setting: castle, weekly_price: 1, distance_miles: 1}":
+        "fallbacks.0.setting",
+    "solver: {workers: 0}": "solver.workers",
+    "rules: {under_16_supported: allow}": "rules.under_16_supported",
+}
+
+
+def test_every_policy_mistake_is_named_by_its_key(folder: Path, tables) -> None:
+    paths = write(folder, tables)
+    policy = folder / "policy.yaml"
+    policy.write_text("\n".join(POLICY_MISTAKES) + "\n", encoding="utf-8")
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out, "--policy", str(policy)))
+    assert_bad_input(code, stderr, out, str(policy))
+    keys = [*POLICY_MISTAKES.values(), "weights.out_of_area", "weights.at_distance"]
+    for key in keys:
+        assert f"{policy}, column {key}: " in stderr, key
+
+
+@pytest.mark.parametrize("text", ["weights: {distance_per_mile: 10\nrules: [\n", "- a\n- b\n"],
+                         ids=["malformed-yaml", "not-a-mapping"])
+def test_a_policy_that_is_not_a_mapping_is_named(folder: Path, tables, text: str) -> None:
+    paths = write(folder, tables)
+    policy = folder / "policy.yaml"
+    policy.write_text(text, encoding="utf-8")
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out, "--policy", str(policy)))
+    assert_bad_input(code, stderr, out, str(policy))
+
+
+@pytest.mark.parametrize("what", ["missing", "directory", "latin-1"])
+def test_an_unreadable_policy_is_named(folder: Path, tables, what: str) -> None:
+    paths = write(folder, tables)
+    policy = folder / "policy.yaml"
+    if what == "directory":
+        policy.mkdir()
+    elif what == "latin-1":
+        policy.write_bytes(b"home_authority: S\xe9fton\n")
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out, "--policy", str(policy)))
+    assert_bad_input(code, stderr, out, str(policy))
+
+
+# --------------------------------------------------------------------------- usage
+
+@pytest.mark.parametrize("as_of", ["2026-02-30", "25/11/2026", ""])
+def test_a_malformed_as_of_is_named(folder: Path, tables, as_of: str) -> None:
+    paths = write(folder, tables)
+    out = folder / "out"
+    args = allocate_args(paths, out)
+    args[args.index("--as-of") + 1] = as_of
+    code, stderr, _ = invoke(args)
+    assert_bad_input(code, stderr, out, "--as-of")
+
+
+def test_an_out_that_is_a_file_is_refused_and_kept(folder: Path, tables) -> None:
+    paths = write(folder, tables)
+    out = folder / "out"
+    out.write_text("precious")
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 2 and "--out" in stderr and "Traceback" not in stderr
+    assert out.read_text() == "precious"
+
+
+def test_an_out_folder_of_other_files_is_refused_and_kept(folder: Path, tables) -> None:
+    paths = write(folder, tables)
+    out = folder / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 2 and "--out" in stderr and "Traceback" not in stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_a_failed_forced_run_keeps_the_previous_results(folder: Path, tables) -> None:
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 0, stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    tables["units"].loc[0, "vacancies"] = "lots"
+    paths = write(folder, tables)
+    code, stderr, _ = invoke(allocate_args(paths, out, "--force"))
+    assert code == 2 and "Traceback" not in stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in folder.iterdir() if ".partial-" in p.name or ".old-" in p.name]
+
+
+def test_every_error_is_listed_at_once(folder: Path, tables) -> None:
+    tables["referrals"].loc[0, "sex"] = "Q"
+    tables["referrals"].loc[1, "home_lat"] = "x"
+    tables["units"].loc[0, "vacancies"] = "-3"
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, None)
+    assert f"{paths['referrals']}, row 2, column sex" in stderr
+    assert f"{paths['referrals']}, row 3, column home_lat" in stderr
+    assert f"{paths['units']}, row 2, column vacancies" in stderr
+
+
+# --------------------------------------------------------------------------- runs that succeed
+
+def _bom_crlf_extra_columns_lenient_spellings(folder: Path, tables) -> list[str]:
+    tables["referrals"]["nickname"] = "x"
+    tables["referrals"]["notes"] = "=cmd|' /C calc'!A0"
+    tables["referrals"].loc[0, "sex"] = "1"
+    tables["referrals"].loc[1, "therapy_need"] = "YES"
+    tables["units"].loc[1, "sexes"] = "both"
+    tables["units"].loc[1, "weekly_price"] = "£1,234.50"
+    paths = write(folder, tables)
+    for path in (paths["referrals"], paths["units"]):
+        text = path.read_text(encoding="utf-8").replace("\n", "\r\n")
+        path.write_bytes(("\ufeff" + text).encode("utf-8"))
+    return allocate_args(paths, folder / "out")
+
+
+def _header_only_and_empty_policy(folder: Path, tables) -> list[str]:
+    tables["referrals"] = tables["referrals"].iloc[:0]
+    tables["conflicts"] = tables["conflicts"].iloc[:0]
+    policy = folder / "policy.yaml"
+    policy.write_text("")
+    return allocate_args(write(folder, tables), folder / "out", "--policy", str(policy))
+
+
+def _no_units(folder: Path, tables) -> list[str]:
+    tables["units"] = tables["units"].iloc[:0]
+    return allocate_args(write(folder, tables), folder / "out")
+
+
+def _zero_vacancies_no_fallbacks(folder: Path, tables) -> list[str]:
+    tables["units"]["vacancies"] = "0"
+    policy = folder / "policy.yaml"
+    policy.write_text("fallbacks: []\n")
+    return allocate_args(write(folder, tables), folder / "out", "--policy", str(policy))
+
+
+def _unicode_and_long_ids(folder: Path, tables) -> list[str]:
+    _rename_child(tables, "C004", "Ĉhild-😀-ü")
+    _rename_child(tables, "C002", "C" * 5000)
+    tables["units"].loc[tables["units"]["unit_id"] == "U02", "unit_id"] = "Ünit-東京"
+    tables["offers"].loc[tables["offers"]["unit_id"] == "U02", "unit_id"] = "Ünit-東京"
+    return allocate_args(write(folder, tables), folder / "out", offers=True)
+
+
+def _xlsx_any_sheet_name_and_parquet(folder: Path, tables) -> list[str]:
+    paths = write(folder, tables)
+    paths["referrals"] = _workbook(folder / "referrals.xlsx",
+                                   {"Sheet of kids": tables["referrals"]})
+    paths["units"] = folder / "units.parquet"
+    tables["units"].to_parquet(paths["units"])
+    return allocate_args(paths, folder / "out")
+
+
+SUCCEEDS = {
+    "bom-crlf-extra-columns-lenient-spellings": _bom_crlf_extra_columns_lenient_spellings,
+    "header-only-referrals-empty-policy": _header_only_and_empty_policy,
+    "no-units": _no_units,
+    "zero-vacancies-no-fallbacks": _zero_vacancies_no_fallbacks,
+    "unicode-and-long-ids": _unicode_and_long_ids,
+    "xlsx-first-sheet-any-name-and-parquet": _xlsx_any_sheet_name_and_parquet,
+}
+
+
+@pytest.mark.parametrize("case", list(SUCCEEDS))
+def test_an_edge_case_market_is_a_result(folder: Path, tables, case: str) -> None:
+    args = SUCCEEDS[case](folder, tables)
+    code, stderr, _ = invoke(args)
+    assert_success(code, stderr, Path(args[args.index("--out") + 1]))
+
+
+def _rename_child(tables, old: str, new: str) -> None:
+    for role, columns in (("referrals", ["child_id"]), ("offers", ["child_id"]),
+                          ("conflicts", ["child_a", "child_b"])):
+        for column in columns:
+            tables[role].loc[tables[role][column] == old, column] = new
+
+
+FORMULA_IDS = {"C001": "=1+1", "C002": "+cmd|' /C calc'!A0", "C003": "@SUM(A1:A2)",
+               "C004": "-2+3"}
+
+
+def test_formula_like_text_is_defused_in_every_output(folder: Path, tables) -> None:
+    for old, new in FORMULA_IDS.items():
+        _rename_child(tables, old, new)
+    units = tables["units"]
+    for column, mark in (("unit_id", "+"), ("provider_id", "="), ("provider_name", "@")):
+        units[column] = mark + units[column]
+    offers = tables["offers"]
+    offers["unit_id"] = "+" + offers["unit_id"]
+    tables["referrals"]["sibling_group"] = tables["referrals"]["sibling_group"].where(
+        tables["referrals"]["sibling_group"] == "", "=HYPERLINK(\"x\")")
+    tables["conflicts"]["reason"] = "=2+5"
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out, offers=True))
+    assert_success(code, stderr, out)
+    allocation = pd.read_csv(out / "allocation.csv", dtype=str, keep_default_na=False)
+    assert set(allocation["child_id"]) == {"'" + v for v in FORMULA_IDS.values()}
+    # pdps check undoes the apostrophe: its own output checks clean against the inputs.
+    code, stderr, stdout = invoke(["check", "--allocation", str(out / "allocation.csv"),
+                                   *input_args(paths, offers=True)])
+    assert code == 0, stdout + stderr
+
+
+def test_the_same_inputs_give_a_byte_identical_allocation(folder: Path, tables) -> None:
+    paths = write(folder, tables)
+    first, second = folder / "first", folder / "again" / "second"
+    assert invoke(allocate_args(paths, first, offers=True))[0] == 0
+    assert invoke(allocate_args(paths, second, offers=True))[0] == 0
+    assert (first / "allocation.csv").read_bytes() == (second / "allocation.csv").read_bytes()
+
+
+def test_check_reads_bad_allocations_as_input_errors(market: dict[str, Path],
+                                                     folder: Path) -> None:
+    inputs = input_args(market)
+    allocation = market["out"] / "allocation.csv"
+    assert invoke(["check", "--allocation", str(allocation), *inputs])[0] == 0
+    empty = folder / "empty.csv"
+    empty.write_text("")
+    code, stderr, _ = invoke(["check", "--allocation", str(empty), *inputs])
+    assert code == 2 and str(empty) in stderr and "Traceback" not in stderr
+    table = pd.read_csv(allocation, dtype=str, keep_default_na=False)
+    table.loc[0, "option"] = "ZZZ"
+    wrong = folder / "wrong.csv"
+    table.to_csv(wrong, index=False)
+    code, stderr, stdout = invoke(["check", "--allocation", str(wrong), *inputs])
+    assert code == 3 and "unknown_option" in stdout, stdout + stderr
+
+
+# --------------------------------------------------------------------------- defects found
+
+# Found by the sweep: an --out below an existing file was an internal fault (exit 1,
+# FileExistsError) found only after the whole solve.
+def test_an_out_below_a_file_is_a_usage_error(folder: Path, tables) -> None:
+    paths = write(folder, tables)
+    (folder / "afile").write_text("precious")
+    code, stderr, _ = invoke(allocate_args(paths, folder / "afile" / "out"))
+    assert code == 2 and "--out" in stderr and "is a file" in stderr, stderr
+    assert (folder / "afile").read_text() == "precious"
+
+
+# Found by the sweep: a weekly_price of 1e18 passed validation, overflowed int64 pence and
+# failed in the solver (exit 1). Prices are now capped at models.limits.MAX_POUNDS.
+@pytest.mark.parametrize("price", ["1e18", "10000001", "1e300"])
+def test_an_absurd_price_is_bad_input_not_a_fault(market: dict[str, Path], folder: Path,
+                                                   price: str) -> None:
+    paths = market_copy(market, folder)
+    units = pd.read_csv(paths["units"], dtype=str, keep_default_na=False)
+    units.loc[0, "weekly_price"] = price
+    units.to_csv(paths["units"], index=False)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(paths["units"]), 2, "weekly_price")
+    assert "at most 10,000,000" in stderr and "RuntimeWarning" not in stderr, stderr
+
+
+def test_the_largest_allowed_price_still_allocates(market: dict[str, Path],
+                                                   folder: Path) -> None:
+    paths = market_copy(market, folder)
+    units = pd.read_csv(paths["units"], dtype=str, keep_default_na=False)
+    units["weekly_price"] = "10000000"
+    units.to_csv(paths["units"], index=False)
+    code, stderr, _ = invoke(allocate_args(paths, folder / "out"))
+    assert code == 0, stderr
+
+
+# Found by the sweep: policy weights took .inf and 1e300, and the run died with an
+# OverflowError or an LP "Solve error" (exit 1) instead of naming the key.
+@pytest.mark.parametrize(("text", "key"), [("weights: {unplaced: .inf}\n", "unplaced"),
+                                           ("weights: {distance_per_mile: 1.0e+300}\n",
+                                            "distance_per_mile"),
+                                           ("solver: {time_limit_s: .inf}\n", "time_limit_s"),
+                                           ("solver: {seed: 4294967296}\n", "seed")])
+def test_an_infinite_policy_number_is_bad_input(market: dict[str, Path], folder: Path,
+                                                text: str, key: str) -> None:
+    paths = market_copy(market, folder)
+    policy = folder / "policy.yaml"
+    policy.write_text(text)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out, "--policy", str(policy)))
+    assert_bad_input(code, stderr, out, str(policy))
+    assert key in stderr, stderr
+
+
+# Found by the sweep: --time-limit and --seed skipped the policy's checks: 0, -5, nan and
+# inf and a negative seed ran, and --time-limit nan wrote NaN into manifest.json.
+@pytest.mark.parametrize("extra", [["--time-limit", "nan"], ["--time-limit", "-5"],
+                                   ["--time-limit", "0"], ["--time-limit", "inf"],
+                                   ["--seed", "-1"], ["--seed", str(2**31)]])
+def test_solver_flags_are_validated_like_the_policy(folder: Path, tables,
+                                                    extra: list[str]) -> None:
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out, *extra))
+    assert_bad_input(code, stderr, out, extra[0])
+
+
+# BUG: pdps check parses weekly_cost / objective_cost / distance_miles with a bare float()
+# (check._number): a non-numeric cell is an internal fault (exit 1, "could not convert
+# string to float") rather than a violation (exit 3) or bad input (exit 2, row and column).
+@pytest.mark.xfail(strict=True, reason="check: non-numeric money cell exits 1")
+def test_bug_check_with_a_non_numeric_cost(market: dict[str, Path], folder: Path) -> None:
+    allocation = pd.read_csv(market["out"] / "allocation.csv", dtype=str,
+                             keep_default_na=False)
+    allocation.loc[0, "weekly_cost"] = "abc"
+    bad = folder / "bad.csv"
+    allocation.to_csv(bad, index=False)
+    code, stderr, _ = invoke(["check", "--allocation", str(bad), *input_args(market)])
+    assert code in (2, 3), stderr
+
+
+# BUG: pdps check names a missing allocation column with the label "allocation", not the
+# file given (check.check_allocation builds Issue("allocation", ...)).
+@pytest.mark.xfail(strict=True, reason="check: missing column message omits the file path")
+def test_bug_check_missing_column_names_the_file(market: dict[str, Path],
+                                                 folder: Path) -> None:
+    allocation = pd.read_csv(market["out"] / "allocation.csv", dtype=str,
+                             keep_default_na=False)
+    bad = folder / "bad.csv"
+    allocation.drop(columns=["option"]).to_csv(bad, index=False)
+    code, stderr, _ = invoke(["check", "--allocation", str(bad), *input_args(market)])
+    assert code == 2 and f"{bad}, row 1, column option" in stderr, stderr
+
+
+# BUG: a bad need code quotes the whole needs cell, so the valid special-category codes
+# beside it (CSE, HSB) reach stderr and logs; needs is not marked sensitive in
+# models/records.py, so validate._cell_issues appends "found '<cell>'".
+@pytest.mark.xfail(strict=True, reason="needs error echoes special-category codes")
+def test_bug_a_bad_need_code_does_not_echo_the_childs_needs(folder: Path, tables) -> None:
+    tables["referrals"].loc[0, "needs"] = "SEMH;CSE;HSB;XYZ"
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(paths["referrals"]), 2, "needs")
+    assert "CSE;HSB" not in stderr
+
+
+# BUG: an --as-of after 2262-04-11 overflows nanosecond datetimes in crosschecks._ages
+# (np.datetime64(as_of) compared with a datetime64[ns] column), so every child is also
+# told "date of birth is after --as-of", contradicting "over 25" on the same row.
+@pytest.mark.xfail(strict=True, reason="--as-of beyond 2262 gives contradictory messages")
+def test_bug_a_far_future_as_of_is_reported_sensibly(folder: Path, tables) -> None:
+    paths = write(folder, tables)
+    out = folder / "out"
+    args = allocate_args(paths, out)
+    args[args.index("--as-of") + 1] = "9999-12-31"
+    code, stderr, _ = invoke(args)
+    assert code == 2
+    assert "after --as-of" not in stderr, stderr
+
+
+# BUG: dates are accepted in non-ISO shapes the contract excludes ("YYYY-MM-DD" only):
+# pandas' strptime in columns._date takes "2012-1-5" for 2012-01-05.
+@pytest.mark.xfail(strict=True, reason="non-zero-padded dates are accepted")
+def test_bug_a_non_iso_date_is_rejected(folder: Path, tables) -> None:
+    tables["referrals"].loc[0, "date_of_birth"] = "2012-3-1"
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(paths["referrals"]), 2, "date_of_birth")
+
+
+# BUG: control characters are kept in text cells: a NUL byte inside a child_id is accepted
+# and copied into allocation.csv (and into allocation.xlsx as _x0000_).
+@pytest.mark.xfail(strict=True, reason="NUL byte in an id is accepted and written out")
+def test_bug_a_control_character_in_an_id_is_rejected(folder: Path, tables) -> None:
+    paths = write(folder, tables)
+    raw = paths["referrals"].read_bytes().replace(b"\nC004,", b"\nC0\x0004,")
+    paths["referrals"].write_bytes(raw)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(paths["referrals"]), 5, "child_id")
