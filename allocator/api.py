@@ -172,4 +172,5 @@ def check(allocation: pd.DataFrame | str | Path, referrals: TableSource, units: 
                          as_of=as_of)
     if vacancies:
         inputs = with_vacancies(inputs, vacancies)
-    return check_allocation(table, inputs)
+    label = "allocation" if isinstance(allocation, pd.DataFrame) else str(allocation)
+    return check_allocation(table, inputs, label)

@@ -213,16 +213,18 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check_allocation(table: pd.DataFrame, inputs: Inputs) -> CheckReport:
+def check_allocation(table: pd.DataFrame, inputs: Inputs,
+                     label: str = "allocation") -> CheckReport:
     """Verify an allocation table (one row per child) against every rule of the contract.
 
     ``table`` may be the engine's typed DataFrame or a CSV read as text. ``child_id`` and
     ``option`` are required; the other contract columns are compared where present.
-    Violations of the columns are named ``column:<name>``.
+    Violations of the columns are named ``column:<name>``. ``label`` names the table in
+    messages (the file it came from).
     """
     for column in ("child_id", "option"):
         if column not in table.columns:
-            raise InputError([Issue("allocation", 1, column, "required column is missing",
+            raise InputError([Issue(label, 1, column, "required column is missing",
                                     "missing_column")])
     market = Market.of(inputs)
     report = CheckReport(skipped_columns=tuple(c for c in CHECKED_COLUMNS
@@ -316,8 +318,15 @@ def _text(value: Any) -> str:
 
 
 def _number(value: Any) -> float | None:
+    """A number cell; None when blank, NaN when not a number (so it matches nothing and is
+    reported as a column violation, never a crash)."""
     text = _text(value).replace("£", "").replace(",", "")
-    return float(text) if text else None
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 def _flag(value: Any) -> bool | None:

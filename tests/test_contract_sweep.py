@@ -680,25 +680,24 @@ def test_solver_flags_are_validated_like_the_policy(folder: Path, tables,
     assert_bad_input(code, stderr, out, extra[0])
 
 
-# BUG: pdps check parses weekly_cost / objective_cost / distance_miles with a bare float()
-# (check._number): a non-numeric cell is an internal fault (exit 1, "could not convert
-# string to float") rather than a violation (exit 3) or bad input (exit 2, row and column).
-@pytest.mark.xfail(strict=True, reason="check: non-numeric money cell exits 1")
-def test_bug_check_with_a_non_numeric_cost(market: dict[str, Path], folder: Path) -> None:
+# Found by the sweep: pdps check parsed money and miles with a bare float(), so a cell such
+# as "abc" was an internal fault (exit 1). It is now a column violation (exit 3).
+@pytest.mark.parametrize("column", ["weekly_cost", "objective_cost", "distance_miles"])
+def test_check_with_a_non_numeric_cell(market: dict[str, Path], folder: Path,
+                                       column: str) -> None:
     allocation = pd.read_csv(market["out"] / "allocation.csv", dtype=str,
                              keep_default_na=False)
-    allocation.loc[0, "weekly_cost"] = "abc"
+    allocation.loc[0, column] = "abc"
     bad = folder / "bad.csv"
     allocation.to_csv(bad, index=False)
-    code, stderr, _ = invoke(["check", "--allocation", str(bad), *input_args(market)])
-    assert code in (2, 3), stderr
+    code, stderr, stdout = invoke(["check", "--allocation", str(bad), *input_args(market)])
+    assert code == 3 and f"column:{column}" in stdout, stdout + stderr
+    assert "'abc'" in stdout
 
 
-# BUG: pdps check names a missing allocation column with the label "allocation", not the
-# file given (check.check_allocation builds Issue("allocation", ...)).
-@pytest.mark.xfail(strict=True, reason="check: missing column message omits the file path")
-def test_bug_check_missing_column_names_the_file(market: dict[str, Path],
-                                                 folder: Path) -> None:
+# Found by the sweep: pdps check named a missing allocation column "allocation", not the
+# file given.
+def test_check_missing_column_names_the_file(market: dict[str, Path], folder: Path) -> None:
     allocation = pd.read_csv(market["out"] / "allocation.csv", dtype=str,
                              keep_default_na=False)
     bad = folder / "bad.csv"
