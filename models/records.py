@@ -76,7 +76,7 @@ class Referral(ContractRow):
     date_of_birth: Annotated[date, SENSITIVE]
     sex: Sex
     settings: Annotated[list[Setting], Field(min_length=1)]
-    needs: list[NeedCode] = []
+    needs: Annotated[list[NeedCode], SENSITIVE] = []
     staffing: Staffing = Staffing.STANDARD
     therapy_need: bool = False
     home_lat: Latitude
@@ -92,8 +92,8 @@ class Referral(ContractRow):
     min_distance_miles: Miles = 0
     avoid_authorities: list[str] = []
     expected_weeks: Annotated[int, Field(ge=1)] | None = None
-    legal_status: LegalStatus | None = None
-    category_of_need: CategoryOfNeed | None = None
+    legal_status: Annotated[LegalStatus | None, SENSITIVE] = None
+    category_of_need: Annotated[CategoryOfNeed | None, SENSITIVE] = None
 
 
 class Unit(ContractRow):

@@ -706,17 +706,21 @@ def test_check_missing_column_names_the_file(market: dict[str, Path], folder: Pa
     assert code == 2 and f"{bad}, row 1, column option" in stderr, stderr
 
 
-# BUG: a bad need code quotes the whole needs cell, so the valid special-category codes
-# beside it (CSE, HSB) reach stderr and logs; needs is not marked sensitive in
-# models/records.py, so validate._cell_issues appends "found '<cell>'".
-@pytest.mark.xfail(strict=True, reason="needs error echoes special-category codes")
-def test_bug_a_bad_need_code_does_not_echo_the_childs_needs(folder: Path, tables) -> None:
-    tables["referrals"].loc[0, "needs"] = "SEMH;CSE;HSB;XYZ"
+# Found by the sweep: a bad need code quoted the whole needs cell, so the valid
+# special-category codes beside it (CSE, HSB) reached stderr and logs. Needs, legal status
+# and category of need are now sensitive columns: the message names the cell only.
+@pytest.mark.parametrize(("column", "value", "secret"),
+                         [("needs", "SEMH;CSE;HSB;XYZ", "CSE;HSB"),
+                          ("legal_status", "C2X", "C2X"),
+                          ("category_of_need", "N1X", "N1X")])
+def test_a_bad_sensitive_code_is_not_echoed(folder: Path, tables, column: str, value: str,
+                                            secret: str) -> None:
+    tables["referrals"].loc[0, column] = value
     paths = write(folder, tables)
     out = folder / "out"
     code, stderr, _ = invoke(allocate_args(paths, out))
-    assert_bad_input(code, stderr, out, str(paths["referrals"]), 2, "needs")
-    assert "CSE;HSB" not in stderr
+    assert_bad_input(code, stderr, out, str(paths["referrals"]), 2, column)
+    assert secret not in stderr, stderr
 
 
 # BUG: an --as-of after 2262-04-11 overflows nanosecond datetimes in crosschecks._ages
