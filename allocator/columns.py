@@ -105,7 +105,10 @@ def _date(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Seri
     # Excel writes a date cell as a timestamp; the reader made it ISO already. Accept a
     # trailing midnight time some exports add, nothing looser: 01/02/2010 is ambiguous.
     cleaned = text.str.replace(r"[T ]00:00(:00(\.0+)?)?$", "", regex=True)
-    stamps = pd.to_datetime(cleaned.where(~blank, None), format="%Y-%m-%d", errors="coerce")
+    # strptime's %m and %d also take one digit (2012-1-5): the contract says YYYY-MM-DD.
+    shaped = cleaned.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).to_numpy(dtype=bool)
+    stamps = pd.to_datetime(cleaned.where(~blank & shaped, None), format="%Y-%m-%d",
+                            errors="coerce")
     # pandas 3 parses any year 1-9999 (in microseconds); the tables hold nanoseconds, which
     # end in 1677 and 2262. A date outside them is a slip of the keyboard, not a birthday.
     stamps = stamps.where((stamps >= pd.Timestamp.min) & (stamps <= pd.Timestamp.max))

@@ -8,6 +8,7 @@ each with its file, spreadsheet row and column.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -219,17 +220,32 @@ def _policy_issues(exc: PolicyError) -> list[Issue]:
     return issues
 
 
+#: The dates the tables can hold (nanosecond timestamps): an --as-of outside them wrapped
+#: round and told every child their birthday was after it.
+FIRST_AS_OF, LAST_AS_OF = date(1678, 1, 1), date(2262, 4, 11)
+
+
 def _as_of(as_of: date | str | None, issues: list[Issue]) -> date | None:
     if as_of is None:
         return date.today()
-    if isinstance(as_of, date):
-        return as_of
-    try:
-        return date.fromisoformat(str(as_of).strip())
-    except ValueError:
-        issues.append(Issue("--as-of", None, None, "expected a date written YYYY-MM-DD",
-                            "usage"))
+    when = as_of
+    if not isinstance(when, date):
+        # Python's fromisoformat also takes 20261125 and week dates; the contract says
+        # YYYY-MM-DD, nothing looser.
+        text = str(when).strip()
+        try:
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+                raise ValueError(text)
+            when = date.fromisoformat(text)
+        except ValueError:
+            issues.append(Issue("--as-of", None, None, "expected a date written YYYY-MM-DD",
+                                "usage"))
+            return None
+    if not FIRST_AS_OF <= when <= LAST_AS_OF:
+        issues.append(Issue("--as-of", None, None, f"must be between {FIRST_AS_OF} and "
+                            f"{LAST_AS_OF}, found {when}", "usage"))
         return None
+    return when
 
 
 def with_vacancies(inputs: Inputs, counts: Mapping[str, int]) -> Inputs:
