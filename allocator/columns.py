@@ -42,11 +42,24 @@ def parse_column(text: pd.Series, spec: ColumnSpec) -> Parsed:
     return Parsed(values, blank, np.asarray(bad, dtype=bool) & ~blank, why)
 
 
+#: Control characters no cell needs (a NUL byte was copied into outputs, and into the
+#: workbook as ``_x0000_``); ids and codes also may not hold tabs or line breaks.
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+LINE_BREAK_OR_CONTROL = r"[\x00-\x1f\x7f]"
+#: Free-text columns, where a line break typed in a spreadsheet cell is text.
+FREE_TEXT = ("reason", "provider_name")
+
+
+def _controls(text: pd.Series, spec: ColumnSpec) -> np.ndarray:
+    pattern = CONTROL if spec.name in FREE_TEXT else LINE_BREAK_OR_CONTROL
+    return text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+
+
 def _text(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Series, np.ndarray,
                                                                            str]:
     values = pd.Series(text.to_numpy(dtype=object), index=text.index, dtype=object)
     values[blank] = None
-    return values, np.zeros(len(text), dtype=bool), ""
+    return values, _controls(text, spec), "contains a control character or line break"
 
 
 def _bool(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Series, np.ndarray,
@@ -175,7 +188,8 @@ def _code_list(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd
 
 def _text_list(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Series,
                                                                                 np.ndarray, str]:
-    return _join(text, _split(text)), np.zeros(len(text), dtype=bool), ""
+    return (_join(text, _split(text)), _controls(text, spec),
+            "contains a control character or line break")
 
 
 _PARSERS = {
