@@ -41,7 +41,7 @@ from allocator.checkrules import (
     to_pence,
     where,
 )
-from allocator.issues import InputError, Issue
+from allocator.issues import InputError, Issue, not_a_file
 from allocator.validate import Inputs
 from models.codes import STAFF_USE
 from models.policy import Fallback
@@ -340,7 +340,7 @@ def read_allocation(source: str | Path) -> pd.DataFrame:
     """Read an ``allocation.csv`` (or its ``.xlsx``/``.parquet`` twin) as text cells."""
     path = Path(source)
     if not path.is_file():
-        raise InputError([Issue(str(source), None, None, "file not found", "file")])
+        raise InputError([Issue(str(source), None, None, not_a_file(path), "file")])
     try:
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path).astype(object)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -61,3 +62,10 @@ def _issue_order(issue: Issue) -> tuple[str, int, str, str]:
 
 def errors_in(issues: Iterable[Issue]) -> list[Issue]:
     return [i for i in issues if i.severity == "error"]
+
+
+def not_a_file(path: Path) -> str:
+    """Why a path given as an input file cannot be read: a folder is not "not found"."""
+    if path.is_dir():
+        return "is a folder, not a file"
+    return "file not found" if not path.exists() else "is not a regular file"

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.issues import InputError, Issue
+from allocator.issues import InputError, Issue, not_a_file
 
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet",
             ".pq": "parquet"}
@@ -57,11 +57,13 @@ def read_table(source: str | Path | pd.DataFrame, role: str) -> RawTable:
     path = Path(source)
     label = str(source)
     kind = SUFFIXES.get(path.suffix.lower())
+    if path.is_dir():
+        raise InputError([Issue(label, None, None, not_a_file(path), "file")])
     if kind is None:
         raise InputError([Issue(label, None, None,
                                 "unknown file type: use .csv, .xlsx or .parquet", "file")])
     if not path.is_file():
-        raise InputError([Issue(label, None, None, "file not found", "file")])
+        raise InputError([Issue(label, None, None, not_a_file(path), "file")])
     try:
         if kind == "csv":
             frame = _read_csv(path)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from allocator.columns import parse_column
 from allocator.crosschecks import CROSS_CHECKS
-from allocator.issues import InputError, Issue, errors_in
+from allocator.issues import InputError, Issue, errors_in, not_a_file
 from allocator.read import RawTable, file_sha256, read_table
 from models.policy import Policy, PolicyError, load_policy, parse_policy
 from models.schema import ColumnSpec, TableSchema, table_schema
@@ -200,7 +200,7 @@ def _policy(policy: Policy | str | Path | Mapping[str, Any] | None,
             return None, None, None
     path = Path(policy)
     if not path.is_file():
-        issues.append(Issue(str(policy), None, None, "file not found", "file"))
+        issues.append(Issue(str(policy), None, None, not_a_file(path), "file"))
         return None, str(policy), None
     try:
         return load_policy(path), str(policy), file_sha256(path)

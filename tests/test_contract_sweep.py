@@ -6,8 +6,8 @@ message naming the file, row and column and no traceback; nothing is left in ``-
 unless the run succeeds; spreadsheet outputs hold no cell a spreadsheet would run as a
 formula; the same inputs give a byte-identical ``allocation.csv``.
 
-Cases marked ``# BUG:`` are defects found by the sweep: strict xfails, so fixing one makes
-its test fail until the marker is removed.
+Cases under "defects found" are what the sweep found broken on 2026-11-26 (each comment
+says how it failed); they now hold and guard against a return.
 """
 
 from __future__ import annotations
@@ -340,6 +340,8 @@ def test_a_path_that_is_not_a_table_is_reported(folder: Path, tables, what: str)
     out = folder / "out"
     code, stderr, _ = invoke(allocate_args(paths, out))
     assert_bad_input(code, stderr, out, str(target))
+    if what.startswith("directory"):  # found by the sweep: it said "file not found"
+        assert "is a folder, not a file" in stderr, stderr
 
 
 def _workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> Path:

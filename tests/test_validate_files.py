@@ -52,7 +52,7 @@ def test_a_missing_file_is_named(collect_issues: CollectIssues, tmp_path: Path,
 def test_a_folder_is_not_a_file(collect_issues: CollectIssues, tmp_path: Path) -> None:
     (tmp_path / "units.csv").mkdir()
     assert _where(collect_issues(units=tmp_path / "units.csv")) == [
-        ("units.csv", None, None, "file not found", "error")]
+        ("units.csv", None, None, "is a folder, not a file", "error")]
 
 
 def test_an_empty_csv_is_named(collect_issues: CollectIssues, tmp_path: Path) -> None:
