@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from allocator.arrays import NEED_BIT, RATINGS, SETTINGS, SUPPORTED, Children, Units, miles
+from allocator.arrays import (
+    EARTH_RADIUS_MILES,
+    NEED_BIT,
+    RATINGS,
+    SETTINGS,
+    SUPPORTED,
+    Children,
+    Units,
+    miles,
+)
 from allocator.unitsets import count, rule_stages, unit_sets, unpack
 from models.policy import Policy
 
@@ -161,7 +170,9 @@ def _from_unit_sets(ch: Children, un: Units, policy: Policy,
             excluded[block, RULE[name]] = count(survivors & ~passing)
             survivors &= passing
         assert survivors is not None
-        rows, u = np.nonzero(unpack(survivors, un.m))
+        alive = unpack(survivors, un.m)
+        _drop_surely_far(ch, un, block, alive, excluded)
+        rows, u = _nonzero(alive)
         c = block[rows]
         d = miles(ch.home[c], un.location[u])
         ok = np.ones(len(c), dtype=bool)
@@ -170,6 +181,41 @@ def _from_unit_sets(ch: Children, un: Units, policy: Policy,
             excluded[:, RULE[name]] += np.bincount(c[fails], minlength=ch.n)
             ok &= ~fails
         yield c[ok], u[ok], d[ok], np.full(int(ok.sum()), -1, dtype=np.int64)
+
+
+def _nonzero(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a C-ordered 2-D mask, about six times faster: flat positions, then
+    row and column by division (the 2-D call builds both indices element by element)."""
+    rows, columns = np.divmod(np.flatnonzero(mask), mask.shape[1])
+    return rows, columns
+
+
+#: Miles beyond a child's cap (and its tolerance) past which a pair is dropped before its
+#: exact distance is computed: far more than the cosine shortcut's rounding (about 1e-4 miles
+#: at the very worst, for two points a few yards apart).
+FAR_MARGIN_MILES = 0.01
+
+
+def _drop_surely_far(ch: Children, un: Units, block: np.ndarray, alive: np.ndarray,
+                     excluded: np.ndarray) -> None:
+    """Clear, and count under ``distance_cap``, the pairs certainly beyond the child's cap.
+
+    With a 60-mile cap most of a national market's units are hundreds of miles away, yet
+    each took a great-circle distance and two rule tests. One matrix product of unit
+    vectors gives every pair's cosine; a pair whose angle exceeds the cap plus a margin
+    fails the exact test too, so the pairs, their order and every exclusion count are
+    exactly what the exact test alone gives (``tests/test_eligibility_prefilter.py``).
+    """
+    angle = (ch.cap_miles[block] + MILES_TOLERANCE + FAR_MARGIN_MILES) / EARTH_RADIUS_MILES
+    if not (angle < np.pi).any() or not alive.any():  # no cap (inf) or none that binds
+        return
+    # No cap, or a cap past the antipode: a threshold nothing is below.
+    threshold = np.where(angle < np.pi, np.cos(np.minimum(angle, np.pi)), -np.inf)
+    cosine = ch.home[block] @ un.location.T  # NaN where a location is unknown: kept
+    far = cosine < threshold[:, None]
+    far &= alive
+    excluded[block, RULE["distance_cap"]] += np.count_nonzero(far, axis=1)
+    alive ^= far
 
 
 def _pair_rules(ch: Children, un: Units, c: np.ndarray, u: np.ndarray,
@@ -205,7 +251,7 @@ def exclusion_reasons(children: Children, units: Units, policy: Policy,
     grid = np.zeros((len(who), units.m), dtype=np.int64)
     for name, passing in rule_stages(sets, children, who, len(NEED_BIT)):
         grid[(grid == 0) & ~unpack(passing, units.m)] = RULE[name]
-    rows, u = np.nonzero(grid == 0)
+    rows, u = _nonzero(grid == 0)
     c = who[rows]
     d = miles(children.home[c], units.location[u])
     for name, fails in _pair_rules(children, units, c, u, d):
