@@ -8,6 +8,8 @@ prefixed with an apostrophe.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import tempfile
@@ -57,6 +59,47 @@ def as_text_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=list(frame.columns))
 
 
+#: Rows from which :func:`write_text_csv` builds the file itself (below, pandas is as fast).
+FAST_CSV_ROWS = 5_000
+
+
+def write_text_csv(frame: pd.DataFrame, path: Path) -> None:
+    """``as_text_table(frame).to_csv(path, index=False)``, byte for byte, in a fraction of the
+    time for columns of few distinct values.
+
+    A national run's ``exclusions.csv`` has 850,000 rows (every unit for each unplaced child)
+    but only a few thousand distinct cells; formatting and quoting every cell took 4.7 s of
+    its 7.9 s write. Here each column's distinct values are made text and quoted once (by
+    the ``csv`` module, as pandas does) and the rows are joined from them.
+    """
+    if len(frame) < FAST_CSV_ROWS or len(frame.columns) < 2:
+        # Small tables gain nothing; and csv quotes a lone empty field, so a one-column table
+        # is left to pandas too.
+        as_text_table(frame).to_csv(path, index=False, lineterminator="\n")
+        return
+    columns: list[np.ndarray] = []
+    for name in frame.columns:
+        codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
+        distinct = pd.DataFrame({name: pd.Series(uniques, dtype=frame[name].dtype)})
+        text = as_text_table(distinct)[name].to_numpy(dtype=object)
+        # The last entry serves the blank cells (factorize's code -1).
+        quoted = np.array([_csv_field(t) for t in text] + [""], dtype=object)
+        columns.append(quoted[codes])
+    header = ",".join(_csv_field(str(name)) for name in frame.columns)
+    lines = [header, *map(",".join, zip(*columns, strict=True))]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def _csv_field(text: str) -> str:
+    """One field as ``csv.writer`` (QUOTE_MINIMAL) writes it within a row of several."""
+    if not any(c in text for c in ',"\n\r'):  # nothing the writer would quote
+        return text
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([text])
+    return buffer.getvalue()[:-1]
+
+
 def _all_booleans(column: pd.Series) -> bool:
     """True for an object column holding only booleans (and blanks)."""
     if column.dtype != object:
@@ -73,13 +116,10 @@ def write_outputs(result: AllocationResult, out_dir: Path, *, force: bool = Fals
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
     try:
-        allocation = as_text_table(result.allocation)
-        allocation.to_csv(staging / "allocation.csv", index=False, lineterminator="\n")
-        as_text_table(result.exclusions).to_csv(staging / "exclusions.csv", index=False,
-                                                lineterminator="\n")
+        write_text_csv(result.allocation, staging / "allocation.csv")
+        write_text_csv(result.exclusions, staging / "exclusions.csv")
         if result.place_values is not None:
-            as_text_table(result.place_values).to_csv(staging / "place_values.csv",
-                                                      index=False, lineterminator="\n")
+            write_text_csv(result.place_values, staging / "place_values.csv")
         _json(staging / "summary.json", result.summary)
         _json(staging / "manifest.json", result.manifest)
         from allocator.workbook import write_workbook
