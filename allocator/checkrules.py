@@ -19,6 +19,7 @@ import pandas as pd
 
 from allocator.validate import Inputs
 from models.codes import STAFF_USE
+from models.limits import ADULT_WITHIN_WEEKS
 from models.policy import Fallback
 
 Row = Mapping[str, Any]
@@ -235,6 +236,7 @@ def expected_approvals(child: Row, option: Option, inputs: Inputs) -> set[str]:
     born = day(child["date_of_birth"])
     weeks = child.get("expected_weeks")
     weeks = inputs.policy.horizon_weeks if blank(weeks) else int(weeks)
+    weeks = min(weeks, ADULT_WITHIN_WEEKS)  # longer changes nothing; 10**7 overflowed date
     adult = age_at(born, inputs.as_of) >= 17 or turns_18(born) <= inputs.as_of + timedelta(
         weeks=weeks)
     for name, applies in (("executive_director_csc", route != "in_house"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -220,15 +220,19 @@ def _policy_issues(exc: PolicyError) -> list[Issue]:
     return issues
 
 
-#: The dates the tables can hold (nanosecond timestamps): an --as-of outside them wrapped
-#: round and told every child their birthday was after it.
-FIRST_AS_OF, LAST_AS_OF = date(1678, 1, 1), date(2262, 4, 11)
+#: Run dates the engine supports. Dates are held as nanosecond timestamps, which end in 1677
+#: and 2262: an --as-of past 2262 wrapped round and told every child their birthday was
+#: after it, and one within a placement's length of 2262 wrapped the end of the placement.
+#: Two centuries either side of today leave every such date well inside.
+FIRST_AS_OF, LAST_AS_OF = date(1900, 1, 1), date(2200, 12, 31)
 
 
 def _as_of(as_of: date | str | None, issues: list[Issue]) -> date | None:
     if as_of is None:
         return date.today()
     when = as_of
+    if isinstance(when, datetime):  # and pandas' Timestamp: compared as the day they fall on
+        when = when.date()
     if not isinstance(when, date):
         # Python's fromisoformat also takes 20261125 and week dates; the contract says
         # YYYY-MM-DD, nothing looser.

@@ -38,25 +38,34 @@ def defuse(value: Any) -> Any:
 
 def as_text_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Every cell as the text written to CSV: 2-decimal numbers, true/false, no formulas."""
-    out = {}
-    for name in frame.columns:
-        column = frame[name]
-        blank = column.isna().to_numpy(dtype=bool, copy=True)
-        if name in MONEY_COLUMNS:
-            numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
-            text = np.array([f"{v:.2f}" for v in np.nan_to_num(numbers)], dtype=object)
-            blank |= np.isnan(numbers)
-        elif column.dtype == bool or _all_booleans(column):
-            text = np.where(column.fillna(False).to_numpy(dtype=bool), "true", "false")
-        else:
-            strings = column.astype(object).where(~blank, "").astype(str)
-            risky = strings.str.startswith(FORMULA_START).to_numpy(dtype=bool)
-            text = strings.to_numpy(dtype=object, copy=True)
-            text[risky] = "'" + strings[risky].to_numpy(dtype=object)
-        text = np.array(text, dtype=object)
-        text[blank] = ""
-        out[name] = text
-    return pd.DataFrame(out, columns=list(frame.columns))
+    return pd.DataFrame({name: _as_text(frame[name], _kind(name, frame[name]))
+                         for name in frame.columns}, columns=list(frame.columns))
+
+
+def _kind(name: str, column: pd.Series) -> str:
+    """How a column is written, decided on the whole column: money, flag or text."""
+    if name in MONEY_COLUMNS:
+        return "money"
+    return "flag" if column.dtype == bool or _all_booleans(column) else "text"
+
+
+def _as_text(column: pd.Series, kind: str) -> np.ndarray:
+    """The cells of ``column`` written as ``kind``; blank cells are empty text."""
+    blank = column.isna().to_numpy(dtype=bool, copy=True)
+    if kind == "money":
+        numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        text = np.array([f"{v:.2f}" for v in np.nan_to_num(numbers)], dtype=object)
+        blank |= np.isnan(numbers)
+    elif kind == "flag":
+        text = np.where(column.fillna(False).to_numpy(dtype=bool), "true", "false")
+    else:
+        strings = column.astype(object).where(~blank, "").astype(str)
+        risky = strings.str.startswith(FORMULA_START).to_numpy(dtype=bool)
+        text = strings.to_numpy(dtype=object, copy=True)
+        text[risky] = "'" + strings[risky].to_numpy(dtype=object)
+    text = np.array(text, dtype=object)
+    text[blank] = ""
+    return text
 
 
 #: Rows from which :func:`write_text_csv` builds the file itself (below, pandas is as fast).
@@ -79,16 +88,45 @@ def write_text_csv(frame: pd.DataFrame, path: Path) -> None:
         return
     columns: list[np.ndarray] = []
     for name in frame.columns:
-        codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
-        distinct = pd.DataFrame({name: pd.Series(uniques, dtype=frame[name].dtype)})
-        text = as_text_table(distinct)[name].to_numpy(dtype=object)
-        # The last entry serves the blank cells (factorize's code -1).
+        column = frame[name]
+        codes, first = _distinct(column)
+        text = _as_text(column.iloc[first], _kind(name, column))
+        # Codes of blank cells are -1: the last entry, empty text.
         quoted = np.array([_csv_field(t) for t in text] + [""], dtype=object)
         columns.append(quoted[codes])
     header = ",".join(_csv_field(str(name)) for name in frame.columns)
     lines = [header, *map(",".join, zip(*columns, strict=True))]
     with open(path, "w", encoding="utf-8", newline="") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+def _distinct(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 for blanks, else 0..k-1) and the row of each code's first cell.
+
+    Cells share a code only if they are written alike: floats are told apart by their bits
+    (pandas writes -0.0 as -0.00, which equality would merge with 0.0), and mixed object
+    cells by their text (1 and True are equal, yet written 1 and True).
+    """
+    blank = column.isna().to_numpy(dtype=bool)
+    if column.dtype.kind == "f":
+        key: pd.Series | np.ndarray = column.to_numpy(dtype=float,
+                                                      na_value=np.nan).view(np.int64)
+    elif column.dtype == object:
+        key = column.astype(str)
+    else:
+        key = column
+    codes, _ = pd.factorize(key)
+    codes = np.where(blank, -1, codes)
+    present = np.flatnonzero(~blank)
+    if not len(present):
+        return codes, np.zeros(0, dtype=np.int64)
+    _, first = np.unique(codes[present], return_index=True)
+    first = present[first]
+    # Renumber the codes present 0..k-1 in the order of ``first`` (codes seen only on
+    # blank cells, such as NaN's, drop out).
+    renumber = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+    renumber[codes[first]] = np.arange(len(first))
+    return np.where(blank, -1, renumber[np.maximum(codes, 0)]), first
 
 
 def _csv_field(text: str) -> str:

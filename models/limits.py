@@ -11,5 +11,11 @@ from __future__ import annotations
 
 #: Most pounds any price, add-on or weight may be (per week, per mile or per point).
 MAX_POUNDS = 10_000_000
+#: Most miles a costed distance (a fallback's) may be: half the Earth's circumference.
+MAX_MILES = 12_500
 #: HiGHS's ``random_seed`` is a C ``int``.
 MAX_SEED = 2**31 - 1
+#: Placement lengths past which every child turns 18 within the placement (30 years): longer
+#: ones are counted as this, which changes no answer and keeps dates in range (10**7 weeks
+#: wrapped the engine's nanosecond dates to 1677 and overflowed the checker's).
+ADULT_WITHIN_WEEKS = 30 * 53

@@ -14,9 +14,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.codes import PlaceCode, Route, Setting
-from models.limits import MAX_POUNDS, MAX_SEED
+from models.limits import MAX_MILES, MAX_POUNDS, MAX_SEED
 
+#: Pounds (a week, a mile or a point): finite, and capped so whole-pence sums cannot overflow.
 NonNegative = Annotated[float, Field(ge=0, le=MAX_POUNDS, allow_inf_nan=False)]
+#: A distance threshold: any non-negative number, infinity meaning "no limit" as before.
+Threshold = Annotated[float, Field(ge=0)]
+#: A distance that is costed: finite, and no further than the far side of the Earth.
+CostedMiles = Annotated[float, Field(ge=0, le=MAX_MILES, allow_inf_nan=False)]
 
 
 class StrictModel(BaseModel):
@@ -58,12 +63,12 @@ class Weights(StrictModel):
 
 
 class Rules(StrictModel):
-    max_distance_miles: NonNegative | None = None
+    max_distance_miles: Threshold | None = None
     inadequate: Literal["exclude", "allow"] = "exclude"
     requires_improvement: Literal["allow", "exclude"] = "allow"
     #: Never relaxable: the 2021 ban on unregulated settings for children under 16.
     under_16_supported: Literal["forbid"] = "forbid"
-    school_move_miles: NonNegative = 10
+    school_move_miles: Threshold = 10
     planned_window_days: Annotated[int, Field(ge=0)] = 28
 
 
@@ -94,7 +99,7 @@ class Fallback(StrictModel):
     route: Route
     setting: Setting
     weekly_price: NonNegative
-    distance_miles: NonNegative
+    distance_miles: CostedMiles
     capacity: Annotated[int, Field(ge=0)] | None = None
 
     @property

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -769,3 +770,55 @@ def test_a_line_break_in_a_conflict_reason_is_text(folder: Path, tables) -> None
     paths = write(folder, tables)
     code, stderr, _ = invoke(allocate_args(paths, folder / "out"))
     assert code == 0, stderr
+
+
+# Found in review: an --as-of within a placement's length of 2262 wrapped the placement's
+# end to 1677 (every child then turned 18 within it), and expected_weeks of 10**7 did the
+# same at any date; pdps check overflowed Python's date on it.
+def test_a_late_run_date_and_a_very_long_placement_do_not_wrap(market: dict[str, Path],
+                                                              folder: Path) -> None:
+    years = 168  # keeps 29 February birthdays on leap years
+    base = market_copy(market, folder)
+    referrals = pd.read_csv(base["referrals"], dtype=str, keep_default_na=False)
+    referrals.loc[0, "expected_weeks"] = "10000000"
+    referrals.to_csv(base["referrals"], index=False)
+    later = {role: folder / f"later-{role}.csv" for role in base}
+    for role in base:
+        later[role].write_bytes(base[role].read_bytes())
+    units = pd.read_csv(base["units"], dtype=str, keep_default_na=False)
+    for table, columns in ((referrals, ("date_of_birth", "referral_date")),
+                           (units, ("admitted_date", "available_from"))):
+        for column in columns:
+            if column in table.columns:
+                table[column] = table[column].map(
+                    lambda d: f"{int(d[:4]) + years}{d[4:]}" if d else d)
+    referrals.to_csv(later["referrals"], index=False)
+    units.to_csv(later["units"], index=False)
+    as_of = f"{int(AS_OF[:4]) + years}{AS_OF[4:]}"
+    results = {}
+    for name, paths, when in (("base", base, AS_OF), ("later", later, as_of)):
+        args = allocate_args(paths, folder / name)
+        args[args.index("--as-of") + 1] = when
+        code, stderr, _ = invoke(args)
+        assert code == 0, stderr
+        results[name] = pd.read_csv(folder / name / "allocation.csv", dtype=str,
+                                    keep_default_na=False)
+        check = ["check", "--allocation", str(folder / name / "allocation.csv"),
+                 *[a for a in args[1:] if a not in ("--out", str(folder / name))]]
+        code, stderr, stdout = invoke(check)
+        assert code == 0, stdout + stderr
+    pd.testing.assert_frame_equal(results["base"], results["later"])
+
+
+# Found in review: a datetime or pandas Timestamp as --as-of through the Python API was
+# compared with a date and raised TypeError (an internal fault).
+@pytest.mark.parametrize("as_of", [datetime(2026, 11, 25, 13, 5), pd.Timestamp("2026-11-25")])
+def test_a_datetime_as_of_is_its_day(market: dict[str, Path], as_of: datetime) -> None:
+    from allocator.api import allocate
+
+    plain = allocate(market["referrals"], market["units"], conflicts=market["conflicts"],
+                     as_of=AS_OF, method="greedy", explain=False)
+    timed = allocate(market["referrals"], market["units"], conflicts=market["conflicts"],
+                     as_of=as_of, method="greedy", explain=False)
+    pd.testing.assert_frame_equal(plain.allocation, timed.allocation)
+    assert timed.manifest["as_of"] == plain.manifest["as_of"]

@@ -23,6 +23,8 @@ from scenarios.demo_data import generate
 
 AS_OF = datetime.date(2026, 11, 25)
 CAPS = ["", "0", "0.001", "0.5", "3", "20", "60", "400", "12451", "20000"]
+#: Units (by row) placed due north of child 20, at its 5-mile cap plus these miles.
+EDGE = {10: -0.011, 11: -0.001, 12: -0.0001, 13: 0.0001, 14: 0.001, 15: 0.011}
 
 
 def _market(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -37,8 +39,15 @@ def _market(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     for k in range(10):
         units.loc[k, "lat"] = referrals.loc[k, "home_lat"]
         units.loc[k, "lon"] = referrals.loc[k, "home_lon"]
+    # Those units are copies of a unit child 20 may otherwise use, so only distance decides.
+    referrals.loc[20, "max_distance_miles"] = ""
+    usable = _eligibility(referrals, units)
+    twin = int(usable.unit[usable.child == 20][0])
     referrals.loc[20, "max_distance_miles"] = "5"
-    for k, extra in ((10, -0.011), (11, -0.001), (12, 0.001), (13, 0.011)):
+    for k, extra in EDGE.items():
+        ids = units.loc[k, "unit_id"]
+        units.loc[k] = units.loc[twin]
+        units.loc[k, "unit_id"] = ids
         lat = float(referrals.loc[20, "home_lat"]) + np.degrees((5 + extra) / EARTH_RADIUS_MILES)
         units.loc[k, "lat"] = f"{lat:.12f}"
         units.loc[k, "lon"] = referrals.loc[20, "home_lon"]
@@ -65,6 +74,10 @@ def test_the_shortcut_gives_exactly_the_exact_tests_result(
     np.testing.assert_array_equal(fast.excluded, exact.excluded)
     cap_rule = eligibility_module.RULE["distance_cap"]
     assert exact.excluded[:, cap_rule].sum() > 0  # the cap did bind somewhere
+    # The units at the edge of child 20's cap reached the distance test: inside it, kept.
+    near = set(fast.unit[fast.child == 20].tolist())
+    assert {k for k in EDGE if EDGE[k] < 0} <= near
+    assert not {k for k in EDGE if EDGE[k] > 0} & near
 
 
 def test_the_shortcut_runs_and_binds(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,8 +21,11 @@ from allocator.write import as_text_table, write_text_csv
 TEXT = st.sampled_from(["", "plain", "a,b", 'say "hi"', "two\nlines", "cr\rhere", "=1+1",
                         "+44 151", "-5", "@SUM(A1)", "\tx", "'quoted", " padded ", "£1,000",
                         "Öffentlich", "trailing,"])
+# -0.0 is written -0.00 (money) or '-0.0 (text), yet equals 0.0: it must not share 0.0's cell.
 MONEY = st.one_of(st.none(), st.floats(min_value=0, max_value=1e7, allow_nan=False),
-                  st.just(float("nan")))
+                  st.sampled_from([float("nan"), -0.0, 0.0, -1.5]))
+# 1 == True and 0 == False, yet pandas writes them differently in an object column.
+MIXED = st.sampled_from([1, True, 0, False, 1.0, "1", "True", None, -0.0, 0.0])
 FLAG = st.sampled_from([True, False, None])
 
 
@@ -33,11 +36,15 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     money = draw(st.lists(MONEY, min_size=n, max_size=n))
     flags = draw(st.lists(FLAG, min_size=n, max_size=n))
     counts = draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n))
+    mixed = draw(st.lists(MIXED, min_size=n, max_size=n))
+    floats = draw(st.lists(MONEY, min_size=n, max_size=n))
     return pd.DataFrame({"child_id": pd.Series(texts, dtype=object),
                          "weekly_cost": pd.Series(money, dtype=float),
                          "in_borough": pd.Series(flags, dtype=object),
                          "eligible_options": pd.Series(counts, dtype=np.int64),
-                         "meaning": pd.Series(texts[::-1], dtype=object)})
+                         "meaning": pd.Series(texts[::-1], dtype=object),
+                         "mixed": pd.Series(mixed, dtype=object),
+                         "share": pd.Series(floats, dtype=float)})
 
 
 @given(frames())
