@@ -822,3 +822,13 @@ def test_a_datetime_as_of_is_its_day(market: dict[str, Path], as_of: datetime) -
                      as_of=as_of, method="greedy", explain=False)
     pd.testing.assert_frame_equal(plain.allocation, timed.allocation)
     assert timed.manifest["as_of"] == plain.manifest["as_of"]
+
+
+def test_an_infinite_distance_threshold_means_no_limit(market: dict[str, Path],
+                                                       folder: Path) -> None:
+    """Thresholds are not costed, so ``.inf`` (no limit) stays valid, unlike weights."""
+    paths = market_copy(market, folder)
+    policy = folder / "policy.yaml"
+    policy.write_text("rules: {max_distance_miles: .inf, school_move_miles: .inf}\n")
+    code, stderr, _ = invoke(allocate_args(paths, folder / "out", "--policy", str(policy)))
+    assert code == 0, stderr
