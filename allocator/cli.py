@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from importlib.metadata import entry_points
@@ -30,30 +31,54 @@ def run_guarded(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from allocator.issues import InputError
-
         ctx = click.get_current_context()
         debug = bool(ctx.find_root().params.get("debug"))
-        try:
-            return func(*args, **kwargs)
-        except InputError as exc:
-            click.echo(exc.report(), err=True)
-            click.echo(f"{len(exc.errors)} error(s): nothing was written.", err=True)
-            sys.exit(2)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except KeyboardInterrupt:
-            click.echo("interrupted: nothing was written.", err=True)
-            sys.exit(130)
-        except Exception as exc:
-            if debug:
-                traceback.print_exc()
-            else:
-                click.echo(f"internal error ({type(exc).__name__}): {_first_line(exc)}; "
-                           "run with --debug for the traceback", err=True)
-            sys.exit(1)
+        # Library warnings (numpy's "overflow encountered", say) print source paths and
+        # lines: noise to a commissioner, and they broke the one-line fault message. They
+        # are held, counted in one line, and shown in full with --debug.
+        with warnings.catch_warnings(record=True) as held:
+            try:
+                return _guarded_call(func, debug, *args, **kwargs)
+            finally:
+                _report_warnings(held, debug)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _guarded_call(func: Callable[..., Any], debug: bool, *args: Any, **kwargs: Any) -> Any:
+    from allocator.issues import InputError
+
+    try:
+        return func(*args, **kwargs)
+    except InputError as exc:
+        click.echo(exc.report(), err=True)
+        click.echo(f"{len(exc.errors)} error(s): nothing was written.", err=True)
+        sys.exit(2)
+    except (click.exceptions.Exit, click.ClickException, SystemExit):
+        raise
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was written.", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        else:
+            click.echo(f"internal error ({type(exc).__name__}): {_first_line(exc)}; "
+                       "run with --debug for the traceback", err=True)
+        sys.exit(1)
+
+
+def _report_warnings(held: list[warnings.WarningMessage], debug: bool) -> None:
+    if not held:
+        return
+    if debug:
+        for message in held:
+            click.echo(warnings.formatwarning(message.message, message.category,
+                                              message.filename, message.lineno),
+                       err=True, nl=False)
+    else:
+        click.echo(f"note: {len(held)} warning(s) from the libraries used; run with --debug "
+                   "to see them", err=True)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -820,3 +820,37 @@ def test_an_infinite_distance_threshold_means_no_limit(market: dict[str, Path],
     policy.write_text("rules: {max_distance_miles: .inf, school_move_miles: .inf}\n")
     code, stderr, _ = invoke(allocate_args(paths, folder / "out", "--policy", str(policy)))
     assert code == 0, stderr
+
+
+# Found by the sweep: numpy RuntimeWarnings (with source paths and lines) printed beside the
+# one-line message of an internal fault. Library warnings are now held and counted in one
+# line; --debug shows them in full.
+@pytest.mark.parametrize("fails", [False, True])
+@pytest.mark.parametrize("debug", [False, True])
+def test_library_warnings_are_one_line_unless_debugging(folder: Path, tables,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        fails: bool, debug: bool) -> None:
+    import warnings
+
+    import allocator.summary as summary_module
+
+    real = summary_module.input_summary
+
+    def noisy(inputs):  # type: ignore[no-untyped-def]
+        warnings.warn("overflow encountered in multiply", RuntimeWarning, stacklevel=1)
+        if fails:
+            raise ValueError("boom")
+        return real(inputs)
+
+    monkeypatch.setattr(summary_module, "input_summary", noisy)
+    args = ["validate", *input_args(write(folder, tables))]
+    code, stderr, _ = invoke(["--debug", *args] if debug else args)
+    assert code == (1 if fails else 0), stderr
+    if debug:
+        assert "RuntimeWarning: overflow encountered in multiply" in stderr
+        assert "test_contract_sweep.py" in stderr
+    else:
+        assert "overflow" not in stderr and ".py" not in stderr, stderr
+        assert "1 warning(s)" in stderr and "--debug" in stderr
+        if fails:
+            assert stderr.count("\n") == 2, stderr  # the fault, then the count
