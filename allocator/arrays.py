@@ -134,9 +134,7 @@ def children_arrays(inputs: Inputs) -> Children:
     policy = inputs.policy
     ages = age_years(ref["date_of_birth"], inputs.as_of)
     weeks = ref["expected_weeks"].fillna(policy.horizon_weeks).to_numpy(dtype=np.int64)
-    # Every child turns 18 within 30 years, so a longer placement changes no answer; the cap
-    # keeps the end date inside the nanosecond range (10**7 weeks wrapped it to 1677).
-    weeks = np.minimum(weeks, ADULT_WITHIN_WEEKS)
+    weeks = np.minimum(weeks, ADULT_WITHIN_WEEKS)  # no answer changes; dates stay in range
     end = np.datetime64(inputs.as_of) + (weeks * 7).astype("timedelta64[D]")
     adult = birthday(ref["date_of_birth"], 18) <= end.astype("datetime64[ns]")
     cap = ref["max_distance_miles"].to_numpy(dtype=float)

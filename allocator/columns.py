@@ -42,6 +42,8 @@ def parse_column(text: pd.Series, spec: ColumnSpec) -> Parsed:
     return Parsed(values, blank, np.asarray(bad, dtype=bool) & ~blank, why)
 
 
+#: The contract's one date shape, YYYY-MM-DD (strptime and fromisoformat take looser ones).
+ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 #: Control characters no cell needs (a NUL byte was copied into outputs, and into the
 #: workbook as ``_x0000_``); ids and codes also may not hold tabs or line breaks.
 CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -119,7 +121,7 @@ def _date(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Seri
     # trailing midnight time some exports add, nothing looser: 01/02/2010 is ambiguous.
     cleaned = text.str.replace(r"[T ]00:00(:00(\.0+)?)?$", "", regex=True)
     # strptime's %m and %d also take one digit (2012-1-5): the contract says YYYY-MM-DD.
-    shaped = cleaned.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).to_numpy(dtype=bool)
+    shaped = cleaned.str.fullmatch(ISO_DATE).fillna(False).to_numpy(dtype=bool)
     stamps = pd.to_datetime(cleaned.where(~blank & shaped, None), format="%Y-%m-%d",
                             errors="coerce")
     # pandas 3 parses any year 1-9999 (in microseconds); the tables hold nanoseconds, which

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.columns import parse_column
+from allocator.columns import ISO_DATE, parse_column
 from allocator.crosschecks import CROSS_CHECKS
 from allocator.issues import InputError, Issue, errors_in, not_a_file
 from allocator.read import RawTable, file_sha256, read_table
@@ -238,7 +238,7 @@ def _as_of(as_of: date | str | None, issues: list[Issue]) -> date | None:
         # YYYY-MM-DD, nothing looser.
         text = str(when).strip()
         try:
-            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            if not re.fullmatch(ISO_DATE, text):
                 raise ValueError(text)
             when = date.fromisoformat(text)
         except ValueError:

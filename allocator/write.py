@@ -116,17 +116,12 @@ def _distinct(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     else:
         key = column
     codes, _ = pd.factorize(key)
-    codes = np.where(blank, -1, codes)
     present = np.flatnonzero(~blank)
-    if not len(present):
-        return codes, np.zeros(0, dtype=np.int64)
-    _, first = np.unique(codes[present], return_index=True)
-    first = present[first]
-    # Renumber the codes present 0..k-1 in the order of ``first`` (codes seen only on
-    # blank cells, such as NaN's, drop out).
-    renumber = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
-    renumber[codes[first]] = np.arange(len(first))
-    return np.where(blank, -1, renumber[np.maximum(codes, 0)]), first
+    # Renumbered 0..k-1 over the cells present, in the order of ``first``.
+    _, first, inverse = np.unique(codes[present], return_index=True, return_inverse=True)
+    out = np.full(len(codes), -1, dtype=np.int64)
+    out[present] = inverse
+    return out, present[first]
 
 
 def _csv_field(text: str) -> str:
