@@ -15,8 +15,9 @@ SIZES = st.integers(min_value=0, max_value=300)
 
 
 def _keys(draw: st.DrawFn, n: int) -> list[np.ndarray]:
-    kinds = draw(st.lists(st.sampled_from(["small", "offset", "wide", "float", "bool"]),
-                          min_size=1, max_size=4))
+    kinds = draw(st.lists(st.sampled_from(["small", "offset", "wide", "extreme", "narrow",
+                                           "unsigned", "float", "bool"]),
+                          min_size=1, max_size=5))
     keys = []
     for kind in kinds:
         if kind == "small":  # few distinct values: many ties, the radix path
@@ -25,6 +26,14 @@ def _keys(draw: st.DrawFn, n: int) -> list[np.ndarray]:
             keys.append(draw(hnp.arrays(np.int64, n, elements=st.integers(-70_010, -70_000))))
         elif kind == "wide":  # wider than 16 bits: the comparison-sort path
             keys.append(draw(hnp.arrays(np.int64, n, elements=st.integers(-2**40, 2**40))))
+        elif kind == "extreme":  # the whole int64 range: too wide to fuse or to shift
+            keys.append(draw(hnp.arrays(np.int64, n, elements=st.sampled_from(
+                [-2**63, -2**62, -1, 0, 2**62 - 1, 2**63 - 1]))))
+        elif kind == "narrow":  # other integer dtypes fuse too
+            keys.append(draw(hnp.arrays(st.sampled_from([np.int8, np.uint8, np.int32]), n)))
+        elif kind == "unsigned":  # uint64 may not fit int64: never fused
+            keys.append(draw(hnp.arrays(np.uint64, n, elements=st.sampled_from(
+                [0, 1, 2**63, 2**64 - 1]))))
         elif kind == "float":
             keys.append(draw(hnp.arrays(np.float64, n, elements=st.sampled_from(
                 [0.0, -0.0, 1.5, -3.0, np.inf, -np.inf, np.nan, 2.0]))))
@@ -52,6 +61,15 @@ def test_regional_sized_grouping_matches() -> None:
     option = rng.integers(0, 2_003, n)
     cost = rng.integers(0, 500_000, n).astype(float)
     keys = (option, cost, entity)
+    assert np.array_equal(lexsort(keys), np.lexsort(keys))
+
+
+def test_fused_keys_of_long_runs_match() -> None:
+    """The engine's matrix: entries in runs by column, rows ascending within each."""
+    rng = np.random.default_rng(11)
+    col = np.concatenate([np.arange(s, 277_000, 7) for s in range(7)])
+    row = rng.integers(0, 3_300, len(col))
+    keys = (row, col)
     assert np.array_equal(lexsort(keys), np.lexsort(keys))
 
 
