@@ -4,8 +4,9 @@ Most of the hundreds of thousands of eligible (entity, option) columns never mat
 is placed in one of its few cheapest options. :class:`RestrictedLP` starts from each entity's
 cheapest columns, solves, prices *every* column with one sparse product of the duals, adds
 those that price out, and repeats (column generation); between rounds it adds cover cuts
-where sibling groups share small units (:mod:`allocator.cuts`). HiGHS keeps its basis, so
-each re-solve is a few dual simplex pivots.
+where sibling groups share small units (:mod:`allocator.cuts`) and, when those find nothing,
+{0, 1/2}-cuts on the odd cycles no single row sees (:mod:`allocator.zerohalf`). HiGHS keeps
+its basis, so each re-solve is a few dual simplex pivots.
 
 The Lagrangian bound ``y.b + sum(min(reduced cost, 0))`` is valid for *any* correctly signed
 duals ``y``, over all columns (not just the active ones), so the bound and the reduced-cost
@@ -21,11 +22,16 @@ import numpy as np
 from allocator.cuts import separate_covers
 from allocator.model import Model
 from allocator.sorting import lexsort
+from allocator.zerohalf import separate_zero_half
 
 #: Columns per entity in the first restricted LP (its cheapest, plus unplaced).
 FIRST_COLUMNS = 10
 #: Most columns added per entity in one pricing round.
 ADD_PER_ENTITY = 6
+#: Rounds of {0, 1/2}-cuts (allocator.zerohalf) at most, after covers find nothing. On
+#: regional batches (seeds 1-10) three rounds closed most of what twelve did; later rounds
+#: add many cuts for little. Eight: seeds 1, 5 and 6 then need no MIP at all.
+ZERO_HALF_ROUNDS = 8
 #: A column prices out when its reduced cost is below this (pence).
 PRICE_TOLERANCE = -1e-6
 
@@ -53,6 +59,7 @@ class RestrictedLP:
         self.n_model_rows = len(model.row_lower)
         self.cut_upper: list[float] = []
         self.cut_var: list[np.ndarray] = []
+        self.cut_coef: list[np.ndarray] = []
         self.solver = new_highs()
         self.solver.setOptionValue("random_seed", int(seed))
         self.solver.setOptionValue("threads", 1)
@@ -69,6 +76,7 @@ class RestrictedLP:
         self.add(self._first_columns())
         self.pricing_rounds = 0
         self.cut_rounds = 0
+        self.zero_half_rounds = 0
         self.timed_out = False
 
     # -- columns and cuts ---------------------------------------------------------------
@@ -96,10 +104,10 @@ class RestrictedLP:
         rows = self.col_rows[take]
         vals = self.col_vals[take]
         owner = np.repeat(np.arange(len(new)), counts)
-        cut_owner, cut_rows = self._cut_membership(new)
+        cut_owner, cut_rows, cut_vals = self._cut_membership(new)
         if len(cut_owner):
             rows = np.concatenate([rows, cut_rows.astype(np.int32)])
-            vals = np.concatenate([vals, np.ones(len(cut_rows))])
+            vals = np.concatenate([vals, cut_vals])
             owner = np.concatenate([owner, cut_owner])
             order = np.argsort(owner, kind="stable")
             rows, vals, owner = rows[order], vals[order], owner[order]
@@ -109,24 +117,34 @@ class RestrictedLP:
         self.solver.addCols(len(new), self.cost[new], np.zeros(len(new)), np.ones(len(new)),
                             len(rows), starts, rows.astype(np.int32), vals)
 
-    def _cut_membership(self, variables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(position in ``variables``, cut row) for every cut a new variable belongs to."""
+    def _cut_membership(self, variables: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(position in ``variables``, cut row, coefficient) for every cut a new variable
+        belongs to."""
         if not self.cut_var:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         members = np.concatenate(self.cut_var)
         rows = np.repeat(self.n_model_rows + np.arange(len(self.cut_var)),
                          [len(c) for c in self.cut_var])
+        coefs = np.concatenate(self.cut_coef).astype(float)
         hit = np.isin(members, variables)
-        return np.searchsorted(variables, members[hit]), rows[hit]
+        return np.searchsorted(variables, members[hit]), rows[hit], coefs[hit]
 
-    def add_cut(self, variables: np.ndarray, upper: float) -> None:
-        """Add ``sum(x[variables]) <= upper`` (coefficient 1 on each, over global indices)."""
-        variables = np.unique(np.asarray(variables, dtype=np.int64))
+    def add_cut(self, variables: np.ndarray, upper: float,
+                coefficients: np.ndarray | None = None) -> None:
+        """Add ``sum(coefficients * x[variables]) <= upper`` over global indices (every
+        coefficient 1 when none are given); inactive variables become active."""
+        variables = np.asarray(variables, dtype=np.int64)
+        coefs = np.ones(len(variables)) if coefficients is None \
+            else np.asarray(coefficients, dtype=float)
+        variables, first = np.unique(variables, return_index=True)
+        coefs = coefs[first]
         self.add(variables)
         local = self.position[variables].astype(np.int32)
         self.solver.addRows(1, np.array([-np.inf]), np.array([float(upper)]), len(local),
-                            np.array([0], dtype=np.int32), local, np.ones(len(local)))
+                            np.array([0], dtype=np.int32), local, coefs)
         self.cut_var.append(variables)
+        self.cut_coef.append(coefs)
         self.cut_upper.append(float(upper))
 
     # -- solving and reading ------------------------------------------------------------
@@ -164,7 +182,7 @@ class RestrictedLP:
         reduced = self.cost - np.bincount(model.a_col, weights=model.a_val * base[model.a_row],
                                           minlength=model.n_vars)
         for c, members in enumerate(self.cut_var):
-            reduced[members] -= cuts[c]
+            reduced[members] -= cuts[c] * self.cut_coef[c]
         return reduced
 
     def lagrangian(self) -> tuple[float, np.ndarray, np.ndarray]:
@@ -196,15 +214,34 @@ class RestrictedLP:
                     return False
                 continue
             x = self.x()
-            found = separate_covers(self.model, x)
+            found = [(variables, upper, None) for variables, upper
+                     in separate_covers(self.model, x)]
+            if not found and self.zero_half_rounds < ZERO_HALF_ROUNDS:
+                found = self._zero_half(x)
+                self.zero_half_rounds += 1
             if not found:
                 return True
             if time.perf_counter() > deadline:
                 return False
-            for variables, upper in found:
-                self.add_cut(variables, upper)
+            for variables, upper, coefficients in found:
+                self.add_cut(variables, upper, coefficients)
             self.cut_rounds += 1
         return True
+
+    def _zero_half(self, x: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray | None]]:
+        """{0, 1/2}-cuts over the model rows and the cuts so far (see allocator.zerohalf)."""
+        model = self.model
+        rows, cols, vals = [model.a_row], [model.a_col], [model.a_val]
+        for c, members in enumerate(self.cut_var):
+            rows.append(np.full(len(members), self.n_model_rows + c))
+            cols.append(members)
+            vals.append(self.cut_coef[c])
+        n_cuts = len(self.cut_var)
+        found = separate_zero_half(
+            np.concatenate(rows), np.concatenate(cols), np.concatenate(vals).astype(float),
+            np.concatenate([model.row_lower, np.full(n_cuts, -np.inf)]),
+            np.concatenate([model.row_upper, np.array(self.cut_upper)]), x)
+        return [(variables, upper, coefficients) for variables, coefficients, upper in found]
 
     def _price(self, reduced: np.ndarray) -> bool:
         candidates = np.flatnonzero((self.position < 0) & (reduced < PRICE_TOLERANCE))

@@ -1,0 +1,87 @@
+"""{0, 1/2}-cuts must hold for every 0-1 point of the rows they came from, and cut the point
+they were separated at: a cut that removed a feasible allocation would make the solver
+"prove" a wrong optimum."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocator.problem import build_problem
+from allocator.solve import SolveSettings, greedy_solution, solve
+from allocator.validate import load_inputs
+from allocator.zerohalf import separate_zero_half
+from scenarios.demo_data import generate
+
+AS_OF = datetime.date(2026, 11, 25)
+
+
+@st.composite
+def systems(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A few integer rows over up to 9 binaries and a point in {0, 1/2, 1} making some tight."""
+    n = draw(st.integers(2, 9))
+    m = draw(st.integers(1, 7))
+    matrix = np.array(draw(st.lists(st.lists(st.sampled_from([0, 0, 0, 1, 1, 2, 3, -1]),
+                                             min_size=n, max_size=n),
+                                    min_size=m, max_size=m)), dtype=float)
+    x = np.array(draw(st.lists(st.sampled_from([0.0, 0.5, 0.5, 1.0]), min_size=n,
+                               max_size=n)))
+    activity = matrix @ x
+    lower = np.full(m, -np.inf)
+    upper = np.full(m, np.inf)
+    for r in range(m):
+        kind = draw(st.sampled_from(["upper", "lower", "equal", "loose"]))
+        if kind in ("upper", "equal"):
+            upper[r] = np.ceil(activity[r]) if draw(st.booleans()) else activity[r] + 1
+        if kind in ("lower", "equal"):
+            lower[r] = np.floor(activity[r])
+        if kind == "equal" and activity[r] == np.round(activity[r]):
+            upper[r] = lower[r] = activity[r]
+    return matrix, lower, upper, x
+
+
+@given(systems())
+@settings(max_examples=400, deadline=None)
+def test_every_cut_is_valid_and_violated(system) -> None:
+    matrix, lower, upper, x = system
+    rows, cols = np.nonzero(matrix)
+    cuts = separate_zero_half(rows, cols, matrix[rows, cols], lower, upper, x)
+    points = np.array(list(itertools.product([0, 1], repeat=matrix.shape[1])), dtype=float)
+    activity = points @ matrix.T
+    feasible = points[np.all((activity >= lower - 1e-9) & (activity <= upper + 1e-9), axis=1)]
+    for variables, coefficients, bound in cuts:
+        assert coefficients.dtype.kind == "i" and float(bound).is_integer()
+        assert np.all(coefficients > 0)
+        assert float(coefficients @ x[variables]) > bound + 1e-6  # it cuts x off
+        if len(feasible):
+            assert np.all(feasible[:, variables] @ coefficients <= bound + 1e-9)
+
+
+def test_an_odd_cycle_of_conflicts_is_cut() -> None:
+    """Three children who must not share a unit, each pair's row tight at one half each:
+    the sum of the three rows, halved and rounded, is the cut x1 + x2 + x3 <= 1."""
+    matrix = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float)
+    rows, cols = np.nonzero(matrix)
+    cuts = separate_zero_half(rows, cols, matrix[rows, cols], np.full(3, -np.inf),
+                              np.ones(3), np.full(3, 0.5))
+    assert len(cuts) == 1
+    variables, coefficients, bound = cuts[0]
+    assert list(variables) == [0, 1, 2] and list(coefficients) == [1, 1, 1] and bound == 1
+
+
+def test_a_regional_lp_needs_no_mip_with_them() -> None:
+    """Regional seed 6: covers alone left a £15.56 gap and a MIP over 18,000 columns; with
+    {0, 1/2}-cuts the LP relaxation is integral at the optimum."""
+    market = generate(1000, 2000, 6, AS_OF)
+    inputs = load_inputs(market.referrals, market.units, conflicts=market.conflicts,
+                         as_of=AS_OF)
+    problem = build_problem(inputs)
+    baseline = greedy_solution(problem.model, problem.children)
+    result = solve(problem.model, problem.children, SolveSettings(time_limit_s=120, seed=1),
+                   baseline)
+    assert result.status == "optimal" and result.method == "lp"
+    assert result.objective == result.bound == 340_341_041
