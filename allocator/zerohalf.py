@@ -68,19 +68,24 @@ def separate_zero_half(a_row: np.ndarray, a_col: np.ndarray, a_val: np.ndarray,
     ones_sum = np.bincount(a_row[at_one], weights=a_val[at_one], minlength=n_rows)
     target = (np.round(rhs - sign * ones_sum).astype(np.int64) % 2).astype(np.uint8)
     odd = entry & (np.round(a_val).astype(np.int64) % 2 == 1)
+    odd_row, odd_col = a_row[odd], a_col[odd]
+    by_row = np.argsort(a_row, kind="stable")
+    row_ptr = np.searchsorted(a_row[by_row], np.arange(n_rows + 1))
     cuts: list[Cut] = []
     for component_rows, component_cols in _components(a_row[entry], a_col[entry], rows):
         if len(component_rows) > MAX_COMPONENT_ROWS:
             continue
-        row_index = {int(r): i for i, r in enumerate(component_rows)}
-        col_index = {int(c): i for i, c in enumerate(component_cols)}
+        mine = np.isin(odd_row, component_rows)
         parity = np.zeros((len(component_cols), len(component_rows)), dtype=np.uint8)
-        mine = odd & np.isin(a_row, component_rows)
-        for r, c in zip(a_row[mine], a_col[mine], strict=True):
-            parity[col_index[int(c)], row_index[int(r)]] ^= 1
+        np.add.at(parity, (np.searchsorted(component_cols, odd_col[mine]),
+                           np.searchsorted(component_rows, odd_row[mine])), 1)
+        parity %= 2
         for multipliers in _odd_null_vectors(parity, target[component_rows]):
-            cut = _cut(component_rows[multipliers.astype(bool)], a_row, a_col, a_val, sign,
-                       rhs, x)
+            chosen = component_rows[multipliers.astype(bool)]
+            counts = row_ptr[chosen + 1] - row_ptr[chosen]
+            entries = by_row[np.repeat(row_ptr[chosen] - np.cumsum(counts) + counts, counts)
+                             + np.arange(counts.sum())]
+            cut = _cut(chosen, a_row[entries], a_col[entries], a_val[entries], sign, rhs, x)
             if cut is not None:
                 cuts.append(cut)
             if len(cuts) >= MAX_CUTS:
@@ -150,14 +155,14 @@ def _odd_null_vectors(parity: np.ndarray, target: np.ndarray) -> list[np.ndarray
 
 def _cut(rows: np.ndarray, a_row: np.ndarray, a_col: np.ndarray, a_val: np.ndarray,
          sign: np.ndarray, rhs: np.ndarray, x: np.ndarray) -> Cut | None:
-    """Half the sum of ``rows`` (with tight bounds for odd variables at 1), rounded down."""
-    chosen = np.zeros(len(sign), dtype=bool)
-    chosen[rows] = True
-    mine = chosen[a_row]
-    signed = (sign[a_row[mine]] * np.round(a_val[mine])).astype(np.int64)
+    """Half the sum of ``rows`` (with tight bounds for odd variables at 1), rounded down.
+
+    ``a_row``, ``a_col`` and ``a_val`` are the entries of ``rows``, and only those.
+    """
+    signed = (sign[a_row] * np.round(a_val)).astype(np.int64)
     if (signed < 0).any():  # see the module docstring: every coefficient stays >= 0
         return None
-    variables, position = np.unique(a_col[mine], return_inverse=True)
+    variables, position = np.unique(a_col, return_inverse=True)
     coefficient = np.zeros(len(variables), dtype=np.int64)
     np.add.at(coefficient, position, signed)
     total = int(np.round(rhs[rows]).astype(np.int64).sum())
