@@ -10,7 +10,10 @@ capacity). It is an estimate, and says so:
   more places is not several times the value of one;
 - a unit whose capacity cannot bind (fewer eligible children than places) has no row in the
   model and is worth 0, as is a full unit whose next child would cost no less elsewhere;
-- an uncapped fallback has no capacity to add: its value is blank.
+- an uncapped fallback has no capacity to add: its value is blank;
+- the relaxation is the one the solve ended with, cuts included (``allocator/cuts.py``,
+  ``allocator/zerohalf.py``); whatever part of a place's value its cuts carry is not added
+  to the capacity row's.
 
 The duals are those of the solve (the exact pipeline's LP); where the model was solved as a
 network (no LP), the LP relaxation is solved once for them. The greedy method reports no
