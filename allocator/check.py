@@ -279,7 +279,7 @@ def expected_row(child_id: str, label: str, market: Market) -> dict[str, Any]:
         "provider_id": provider, "setting": setting, "route": route,
         "place_code": getattr(inputs.policy.place_codes, setting).value if setting else "",
         "place_provider": place_provider,
-        "weekly_cost": round(price_paid(child, option, offer, inputs) * 100),
+        "weekly_cost": to_pence(price_paid(child, option, offer, inputs)),
         "objective_cost": option_cost(child, option, offer, inputs),
         "distance_miles": distance, "in_borough": in_borough,
         "approvals": expected_approvals(child, option, inputs),

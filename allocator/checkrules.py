@@ -173,16 +173,17 @@ def fallback_rule(child: Row, fallback: Fallback, inputs: Inputs) -> str | None:
     return None
 
 
-def price_paid(child: Row, option: Option, offer: Row | None, inputs: Inputs) -> float:
-    """£ a week actually paid: the offer's all-in price, else the unit's price plus the
-    staffing add-on and (for a therapy need in a non-therapeutic unit) the therapy add-on."""
+def price_paid(child: Row, option: Option, offer: Row | None, inputs: Inputs) -> list[float]:
+    """£ a week actually paid, as its parts: the offer's all-in price, else the unit's price,
+    the staffing add-on and (for a therapy need in a non-therapeutic unit) the therapy
+    add-on. Parts, so that ``to_pence`` sums them as the decimals written."""
     policy = inputs.policy
     if option is None:
-        return 0.0
+        return [0.0]
     if isinstance(option, Fallback):
-        return float(option.weekly_price)
+        return [float(option.weekly_price)]
     if offer is not None:
-        return float(offer["weekly_price"])
+        return [float(offer["weekly_price"])]
     staffing = child["staffing"]
     addon = 0.0
     if staffing != "standard":
@@ -190,7 +191,7 @@ def price_paid(child: Row, option: Option, offer: Row | None, inputs: Inputs) ->
         addon = policy.default_staffing_addon.for_level(staffing) if blank(own) else float(own)
     therapy = policy.therapy_addon if child.get("therapy_need") and not option.get(
         "therapeutic") else 0.0
-    return float(option["weekly_price"]) + addon + therapy
+    return [float(option["weekly_price"]), addon, therapy]
 
 
 def option_cost(child: Row, option: Option, offer: Row | None, inputs: Inputs) -> int:
@@ -203,7 +204,7 @@ def option_cost(child: Row, option: Option, offer: Row | None, inputs: Inputs) -
                          w.distance_per_mile * option.distance_miles, w.out_of_area,
                          w.at_distance])
     out_of_area, at_distance = where(option, inputs)
-    terms = [price_paid(child, option, offer, inputs),
+    terms = [*price_paid(child, option, offer, inputs),
              w.distance_per_mile * home_miles(child, option),
              w.out_of_area if out_of_area else 0.0,
              w.at_distance if at_distance else 0.0,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.arrays import ROUTES, SETTINGS
+from allocator.costs import to_pence
 from allocator.eligibility import RULE_TEXT, RULES, exclusion_reasons
 from allocator.nextbest import RunnerUp
 from allocator.problem import Problem
@@ -92,7 +93,7 @@ def allocation_table(problem: Problem, solution: Solution,
             row |= {"provider_id": un.provider[option], "setting": setting, "route": route,
                     "place_code": getattr(policy.place_codes, setting).value,
                     "place_provider": un.ownership[option],
-                    "weekly_cost": round(float(paid[i]), 2),
+                    "weekly_cost": int(to_pence(paid[i])) / 100,
                     "distance_miles": round(float(miles[i]), 2),
                     "in_borough": bool(un.in_home[option])}
             approvals = _approvals(route, not un.in_home[option], bool(un.at_distance[option]),
@@ -104,7 +105,8 @@ def allocation_table(problem: Problem, solution: Solution,
             school_known = not np.isnan(ch.school[i, 0])
             row |= {"provider_id": "", "setting": setting, "route": route,
                     "place_code": getattr(policy.place_codes, setting).value,
-                    "place_provider": "", "weekly_cost": round(fallback.weekly_price, 2),
+                    "place_provider": "",
+                    "weekly_cost": int(to_pence(fallback.weekly_price)) / 100,
                     "distance_miles": round(fallback.distance_miles, 2), "in_borough": False}
             approvals = _approvals(route, True, True, bool(ch.ks4[i]) and school_known,
                                    bool(ch.asc[i]))

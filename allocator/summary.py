@@ -65,6 +65,7 @@ def _table(frame: pd.DataFrame) -> str:
 
 def placement_metrics(problem: Problem, solution: Solution) -> dict[str, Any]:
     """Spend, distance, fallback use and unplaced count of one solution, for comparisons."""
+    from allocator.costs import to_pence
     from allocator.explain import placements
 
     place = placements(problem, solution)
@@ -85,7 +86,8 @@ def placement_metrics(problem: Problem, solution: Solution) -> dict[str, Any]:
     placed = at_unit | via_fallback
     return {
         "objective": solution.objective / 100,
-        "weekly_cost": round(float(paid.sum()), 2),
+        # The sum of each child's weekly_cost as written: pence, rounded half away from zero.
+        "weekly_cost": int(to_pence(paid[placed]).sum()) / 100,
         "placed": int(placed.sum()),
         "fallback_use": int(via_fallback.sum()),
         "unplaced": int((~placed).sum()),

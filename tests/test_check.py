@@ -173,6 +173,25 @@ def test_written_csv_and_workbook_check_clean(small_result: AllocationResult,
         assert report.skipped_columns == ()
 
 
+# Found by an outside audit: allocate wrote weekly_cost with Python's round() of a float
+# (999.995 + 450 came out 1449.99) and the checker with round() of float pence (1000.005 +
+# 1800 came out 2800.00). Both now round half away from zero as the decimals were written.
+def test_weekly_cost_rounds_half_pennies_away_from_zero(tmp_path: Path) -> None:
+    children = [child("T1", therapy_need="true"), child("T2", staffing="1:1")]
+    # Distances off any penny boundary, so only weekly_cost meets a half penny.
+    units = [unit("A", miles=1.234567, weekly_price="999.995"),
+             unit("B", miles=1.7654321, weekly_price="1000.005", staff_capacity=2)]
+    result = allocate(frame(children), frame(units), as_of=AS_OF)
+    paid = dict(zip(result.allocation["child_id"], result.allocation["weekly_cost"],
+                    strict=True))
+    assert paid == {"T1": 1450.00, "T2": 2800.01}  # 1,449.995 and 2,800.005
+    assert result.summary["total_weekly_cost"] == 4250.01
+    result.write(tmp_path / "out")
+    for name in ("allocation.csv", "allocation.xlsx"):
+        report = check_allocation(read_allocation(tmp_path / "out" / name), result.inputs)
+        assert report.ok, report.text()
+
+
 @pytest.mark.parametrize(("column", "value"), [
     ("provider_id", "PX"), ("setting", "foster"), ("route", "spot"), ("place_code", "K3"),
     ("place_provider", "PR1"), ("weekly_cost", "3999.99"), ("objective_cost", "4011.00"),
