@@ -122,7 +122,7 @@ def allocation_table(problem: Problem, solution: Solution,
         row["eligible_options"] = int(eligible_count[i])
         row["excluded_by"] = _excluded_text(elig.excluded[i])
         row["reason"] = _reason(problem, place, i, runner, int(cheaper[i]),
-                                int(units_eligible[i]), float(miles[i]))
+                                int(units_eligible[i]), float(miles[i]), solution)
         rows.append(row)
     table = pd.DataFrame(rows, columns=[c for c in ALLOCATION_COLUMNS + EXTRA_COLUMNS
                                         if c not in ("sibling_group", "urgency", "legal_status",
@@ -198,9 +198,32 @@ def _cheaper_columns(problem: Problem, place: Placement) -> np.ndarray:
     return out
 
 
+#: Why cheaper options went elsewhere, by how the allocation was made. Only a proven optimum
+#: may say "best for the whole allocation": greedy fills places one child at a time, and a
+#: run stopped by its time limit holds the best allocation found, not a proven one.
+TAKEN = {
+    "optimal": "best for the whole allocation, as {n} cheaper option(s) served other "
+               "children better",
+    "heuristic": "{n} cheaper option(s) were already taken when its turn came (greedy: one "
+                 "child at a time, emergencies first)",
+    "feasible": "{n} cheaper option(s) went to other children in the best allocation found, "
+                "which is not proven optimal (see the gap in summary.json)",
+}
+UNPLACED = {
+    "optimal": "every eligible option was needed by children it suits at lower total cost, "
+               "or was full; placing this child would cost the allocation more than the "
+               "unplaced penalty",
+    "heuristic": "every eligible option was full when its turn came (greedy: one child at a "
+                 "time, emergencies first), or cost more than the unplaced penalty",
+    "feasible": "its eligible options went to other children in the best allocation found, "
+                "which is not proven optimal (see the gap in summary.json), or were full",
+}
+
+
 def _reason(problem: Problem, place: Placement, i: int, runner: RunnerUp | None,
-            cheaper: int, units_eligible: int, miles: float) -> str:
+            cheaper: int, units_eligible: int, miles: float, solution: Solution) -> str:
     un, policy, model = problem.units, problem.inputs.policy, problem.model
+    status = solution.status if solution.status in TAKEN else "feasible"
     option = int(place.option[i])
     m = un.m
     col = int(place.column[i])
@@ -210,9 +233,7 @@ def _reason(problem: Problem, place: Placement, i: int, runner: RunnerUp | None,
         if units_eligible == 0 and not problem.elig.fallback[i].any():
             return ("Unplaced: no unit or fallback meets the hard rules (see excluded_by); "
                     "the care plan, needs or caps leave no eligible option.")
-        return ("Unplaced: every eligible option was needed by children it suits at lower "
-                "total cost, or was full; placing this child would cost the allocation more "
-                "than the unplaced penalty.")
+        return f"Unplaced: {UNPLACED[status]}."
     if option >= m:
         fallback = policy.fallbacks[option - m]
         why = ("no listed unit meets the hard rules" if units_eligible == 0 else
@@ -223,11 +244,11 @@ def _reason(problem: Problem, place: Placement, i: int, runner: RunnerUp | None,
             f"{miles:.1f} miles from home)"
     if cheaper == 0:
         return f"Placed{together} in {where}: the lowest-cost of its eligible options."
-    extra = "" if runner is None or runner.column < 0 or not runner.proven else (
+    extra = "" if (runner is None or runner.column < 0 or not runner.proven
+                   or status != "optimal") else (
         f"; the next best choice would cost the allocation {_money(max(runner.extra, 0))} "
         "a week more")
-    return (f"Placed{together} in {where}: best for the whole allocation, as {cheaper} "
-            f"cheaper option(s) served other children better{extra}.")
+    return f"Placed{together} in {where}: {TAKEN[status].format(n=cheaper)}{extra}."
 
 
 def exclusions_table(problem: Problem, solution: Solution) -> pd.DataFrame:

@@ -378,3 +378,28 @@ def test_cli_allocate_exits_0_when_a_child_is_unplaced(tmp_path: Path) -> None:
     exclusions = pd.read_csv(out / "exclusions.csv", dtype=str, keep_default_na=False)
     assert set(exclusions["child_id"]) == {"C1"}
     assert set(exclusions["rule"]) == {"needs", "setting", "vacancies"}
+
+
+# Found by an outside audit: under --method greedy a child not in its cheapest option was
+# told it was "best for the whole allocation", beside a runner-up that would save £3,500.
+def test_only_a_proven_optimum_claims_to_be_best_for_the_whole_allocation() -> None:
+    """E (an emergency, placed first by greedy) takes the cheap unit P wants; the optimum
+    sends E to U2, which P's cap rules out, and P to U1; greedy leaves P the dear U3."""
+    children = [child("E", urgency="emergency"), child("P", max_distance_miles="1.5")]
+    units = [unit("U1", miles=1.0, weekly_price="4000", accepts_emergency="true"),
+             unit("U2", miles=3.0, weekly_price="4100", accepts_emergency="true"),
+             unit("U3", miles=1.2, weekly_price="4500")]
+    reasons = {}
+    for method in ("optimal", "greedy"):
+        result = allocate(frame(children), frame(units), as_of=AS_OF, method=method)
+        table = result.allocation.set_index("child_id")
+        reasons[method] = (table.loc["E", "option"], table.loc["E", "reason"],
+                           table.loc["P", "option"], table.loc["P", "reason"])
+    e_option, e_reason, p_option, p_reason = reasons["optimal"]
+    assert (e_option, p_option) == ("U2", "U1")
+    assert "best for the whole allocation, as 1 cheaper option(s)" in e_reason
+    e_option, e_reason, p_option, p_reason = reasons["greedy"]
+    assert (e_option, p_option) == ("U1", "U3")
+    assert "the lowest-cost of its eligible options" in e_reason
+    assert "best for the whole allocation" not in p_reason
+    assert "1 cheaper option(s) were already taken when its turn came (greedy" in p_reason
