@@ -106,7 +106,7 @@ def test_proven_optima_agree_whatever_the_pricing(add_per_entity: int, restrict_
 def test_a_weak_incumbent_is_proven_on_a_narrow_margin_first() -> None:
     """Regional seed 3: the incumbent before the MIP is £387 above the Lagrangian bound, the
     optimum £6.36. A quarter of that margin left 84,000 columns and HiGHS took 48 s; the
-    MIP over ten columns an entity, then the doubled margin, proves it on far fewer."""
+    MIP over ten columns an entity, then the wider margin, proves it on far fewer."""
     problem = build_problem(_inputs(1000, 2000, 3))
     baseline = greedy_solution(problem.model, problem.children)
     result = solve(problem.model, problem.children, SolveSettings(time_limit_s=120, seed=1),
@@ -121,7 +121,7 @@ def test_a_weak_incumbent_is_proven_on_a_narrow_margin_first() -> None:
 def test_the_restricted_mip_first_still_finds_the_optimum(spec: Spec,
                                                           narrow: tuple[int, int]) -> None:
     """With the narrow-margin MIP tried on every model (it normally waits for 20,000
-    surviving columns), down to a margin keeping one column, so that the margin must double
+    surviving columns), down to a margin keeping one column, so that the margin must grow
     again and again, allocations are still feasible and brute-force optimal."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(exact, "RESTRICT_ABOVE", 0)
