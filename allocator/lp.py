@@ -137,8 +137,8 @@ class RestrictedLP:
         variables = np.asarray(variables, dtype=np.int64)
         coefs = np.ones(len(variables)) if coefficients is None \
             else np.asarray(coefficients, dtype=float)
-        variables, first = np.unique(variables, return_index=True)
-        coefs = coefs[first]
+        variables, position = np.unique(variables, return_inverse=True)
+        coefs = np.bincount(position, weights=coefs, minlength=len(variables))
         self.add(variables)
         local = self.position[variables].astype(np.int32)
         self.solver.addRows(1, np.array([-np.inf]), np.array([float(upper)]), len(local),
@@ -226,6 +226,14 @@ class RestrictedLP:
             for variables, upper, coefficients in found:
                 self.add_cut(variables, upper, coefficients)
             self.cut_rounds += 1
+        # Out of rounds: the last columns or cuts added are not solved yet. Solve once more,
+        # so that the solution and duals read next belong to the model as it stands (the
+        # Lagrangian bound is valid either way; pricing may simply not have converged).
+        try:
+            self.run(deadline)
+        except LPTimeoutError:
+            self.timed_out = True
+            return False
         return True
 
     def _zero_half(self, x: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray | None]]:

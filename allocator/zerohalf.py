@@ -17,11 +17,14 @@ Each basis vector of ``M``'s null space with ``b . l = 1`` is a cut; components 
 row-variable graph are solved apart, which keeps the systems (and the cuts) small.
 
 The cut is computed over *every* variable of the model, active in the LP or not, in exact
-integer arithmetic, so it stays valid as column generation brings columns in. Only row sets
-whose entries are all non-negative (in ``<=`` form) are used, so every cut coefficient is
-too: a national market's bound (``allocator/universe.py``) leaves cut duals out of the
-reduced costs of pairs outside the model, which is safe only for such cuts, since a
-non-negative coefficient times a non-positive dual can only raise a reduced cost.
+integer arithmetic, so it stays valid as column generation brings columns in. Only rows whose
+entries are all non-negative in ``<=`` form are used, so every cut coefficient is too. A
+national market's bound (``allocator/universe.py``) leaves cut duals out of the reduced
+costs of pairs outside the model; that is safe because such a pair (a single child at a
+unit) has a non-negative entry in every row a cut can use (its assignment, vacancy,
+admission, staff and conflict rows), so its coefficient in the cut extended to the whole
+market is non-negative too, and leaving out a non-negative coefficient times a
+non-positive dual can only lower a reduced cost.
 (Caprara and Fischetti, "{0, 1/2}-Chvátal-Gomory cuts", Math. Programming 74, 1996.)
 """
 
@@ -43,7 +46,10 @@ def separate_zero_half(a_row: np.ndarray, a_col: np.ndarray, a_val: np.ndarray,
                        lower: np.ndarray, upper: np.ndarray, x: np.ndarray) -> list[Cut]:
     """Violated {0, 1/2}-cuts at ``x`` for rows ``lower <= A x <= upper`` (COO ``A``).
 
-    Only rows whose coefficients and tight bound are whole numbers are combined.
+    Only rows whose coefficients and tight bound are whole numbers, and whose entries are
+    all of one sign in ``<=`` form, are combined: a row of mixed signs could only give
+    negative coefficients, and left in the parity system it would take part in basis
+    vectors that are then thrown away, hiding cuts that exist without it.
     """
     n_rows = len(upper)
     if not n_rows:
@@ -51,10 +57,14 @@ def separate_zero_half(a_row: np.ndarray, a_col: np.ndarray, a_val: np.ndarray,
     activity = np.bincount(a_row, weights=a_val * x[a_col], minlength=n_rows)
     integral_row = np.ones(n_rows, dtype=bool)
     integral_row[a_row[a_val != np.round(a_val)]] = False
+    has_negative = np.zeros(n_rows, dtype=bool)
+    has_negative[a_row[a_val < 0]] = True
+    has_positive = np.zeros(n_rows, dtype=bool)
+    has_positive[a_row[a_val > 0]] = True
     at_upper = np.isfinite(upper) & (np.abs(activity - upper) < TIGHT) \
-        & (upper == np.round(upper))
+        & (upper == np.round(upper)) & ~has_negative
     at_lower = ~at_upper & np.isfinite(lower) & (np.abs(activity - lower) < TIGHT) \
-        & (lower == np.round(lower))
+        & (lower == np.round(lower)) & ~has_positive
     sign = np.where(at_upper, 1, np.where(at_lower, -1, 0)) * integral_row
     rhs = np.where(sign > 0, upper, np.where(sign < 0, -lower, 0.0))
     fractional = (x > FRACTIONAL) & (x < 1 - FRACTIONAL)
