@@ -169,9 +169,7 @@ def _cut(rows: np.ndarray, a_row: np.ndarray, a_col: np.ndarray, a_val: np.ndarr
 
     ``a_row``, ``a_col`` and ``a_val`` are the entries of ``rows``, and only those.
     """
-    signed = (sign[a_row] * np.round(a_val)).astype(np.int64)
-    if (signed < 0).any():  # see the module docstring: every coefficient stays >= 0
-        return None
+    signed = (sign[a_row] * np.round(a_val)).astype(np.int64)  # >= 0: rows of one sign
     variables, position = np.unique(a_col, return_inverse=True)
     coefficient = np.zeros(len(variables), dtype=np.int64)
     np.add.at(coefficient, position, signed)
