@@ -72,14 +72,20 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
         bound = min(max(int(np.ceil(market - 1e-6)), cheapest_bound(model)),
                     solution.objective)
         stages[f"round_{round_}"] = time.perf_counter() - start
-        out_of_time = time.perf_counter() > deadline
+        # The candidates' own solve stops short of its proof only at its time limit; then
+        # there is no time for another round, and its gap would let every pair priced
+        # within it join (millions, on a national market given a few seconds).
+        stopped = not settings.close_enough(solution.objective, solution.bound)
+        if stopped or time.perf_counter() > deadline \
+                or settings.close_enough(solution.objective, bound):
+            break
         joining = _first_per_child(problem, outside[reduced < -0.5], reduced[reduced < -0.5])
         if not len(joining):
             near = reduced <= solution.objective - market + 0.5
             if not near.any() and solution.bound >= solution.objective:
                 bound = solution.objective  # the candidates' proof covers the market
             joining = outside[near]
-        if not len(joining) or out_of_time or settings.close_enough(solution.objective, bound):
+        if not len(joining) or time.perf_counter() > deadline:
             break
         candidates = np.union1d(candidates, joining)
     stages["candidate_pairs"] = float(len(candidates))
