@@ -194,7 +194,8 @@ class RestrictedLP:
         return value, reduced, base
 
     def optimise(self, deadline: float, max_rounds: int = 60) -> bool:
-        """Column generation and cover cuts until neither finds anything.
+        """Column generation, cover cuts and (a few rounds of) {0, 1/2}-cuts until none finds
+        anything.
 
         Returns False when the time limit stopped it; the duals held are then still usable
         for a (weaker, but valid) Lagrangian bound.
