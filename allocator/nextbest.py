@@ -60,6 +60,13 @@ FORCED_SAFETY_S = 60.0
 #: and up) keep to the displacement chains, whose figures are then marked unproven where
 #: side rules exist, rather than spend minutes re-solving.
 FORCED_COLUMN_LIMIT = 100_000
+#: Most forced re-solves in one run, and the work they may take in all, counted in model
+#: columns (one re-solve of a model of K columns counts K). A re-solve costs roughly in
+#: proportion to the model: 200 of them on a 300-child market (22,657 columns) took 37 s,
+#: most of a 40 s run. With this budget that market gets 8 (about 3 s); the demo (2,232
+#: columns) may use 89 and needs fewer.
+MAX_FORCED_SOLVES = 200
+FORCED_WORK_COLUMNS = 200_000
 
 
 def runner_ups(model: Model, solution: Solution, seed: int,
@@ -72,14 +79,21 @@ def runner_ups(model: Model, solution: Solution, seed: int,
     bound could beat the best measured; ``proven`` says it stopped for that reason.
     """
     if max_forced is None:
-        max_forced = 200 if model.n_columns <= FORCED_COLUMN_LIMIT else 0
+        max_forced = 0 if model.n_columns > FORCED_COLUMN_LIMIT else min(
+            MAX_FORCED_SOLVES, FORCED_WORK_COLUMNS // max(model.n_columns, 1))
+    # Against an allocation not proven optimal, a forced re-solve measures mostly that
+    # allocation's own gap (found in review: "-£208,466 a week" beside a greedy placement),
+    # and the chains are only moves from it: nothing is proven, and nothing is re-solved.
+    optimal = solution.status == "optimal"
+    if not optimal:
+        max_forced = 0
     chosen_of = np.full(model.n_entities, -1, dtype=np.int64)
     chosen_of[model.col_entity[solution.columns]] = solution.columns
     by_entity, ptr = entity_columns(model)
     movable = _movable(model)
     chain, settled = _chain_extras(model, solution, chosen_of, movable)
     # Chains that did not settle (passes ran out) prove nothing: no "pure" shortcut then.
-    pure = settled and bool(movable.all()) and len(model.split_group) == 0
+    pure = optimal and settled and bool(movable.all()) and len(model.split_group) == 0
     out: dict[int, RunnerUp] = {}
     forced: ForcedSolver | None = None
     for e in np.flatnonzero(chosen_of >= 0):
