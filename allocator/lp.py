@@ -21,7 +21,7 @@ import numpy as np
 
 from allocator.cuts import separate_covers
 from allocator.model import Model
-from allocator.sorting import lexsort
+from allocator.sorting import lexsort, ranges
 from allocator.zerohalf import separate_zero_half
 
 #: Columns per entity in the first restricted LP (its cheapest, plus unplaced).
@@ -99,8 +99,7 @@ class RestrictedLP:
             return
         lo, hi = self.col_start[new], self.col_start[new + 1]
         counts = hi - lo
-        take = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + \
-            np.arange(counts.sum())
+        take = ranges(lo, counts)
         rows = self.col_rows[take]
         vals = self.col_vals[take]
         owner = np.repeat(np.arange(len(new)), counts)

@@ -33,7 +33,7 @@ import numpy as np
 from allocator.greedy import entity_columns
 from allocator.model import SINGLE, Model
 from allocator.solve import Solution
-from allocator.sorting import lexsort
+from allocator.sorting import lexsort, ranges
 
 UNSET = np.iinfo(np.int64).max
 #: Label-correcting passes before the chains are given up (see _distance_to_free).
@@ -215,8 +215,7 @@ def _chain_extras(model: Model, solution: Solution, chosen_of: np.ndarray,
         refill = np.minimum(0.0, (back + to_free).min(axis=1) - limits)
         lo, hi = home_ptr[options], home_ptr[options + 1]
         counts = hi - lo
-        here = by_home[np.repeat(lo - np.cumsum(counts) + counts, counts)
-                       + np.arange(counts.sum())]
+        here = by_home[ranges(lo, counts)]
         row_of[options] = np.arange(len(options))
         row = row_of[home[here]]
         direct = back[row, model.col_option[cols[here]]] - limits[row]

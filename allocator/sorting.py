@@ -14,6 +14,8 @@ chain cheap here:
 
 On 556,000 matrix entries ordered by column, then row, this takes 0.009 s where chaining
 the two keys took 0.051 s and ``np.lexsort`` 0.028 s.
+
+:func:`ranges` reads whole groups back out of such an order.
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ def lexsort(keys: Sequence[np.ndarray]) -> np.ndarray:
     if order is None:
         raise ValueError("lexsort needs at least one key")
     return order
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start, start + length)`` for each pair, without a loop: the
+    positions of whole groups in a grouped (CSR) order."""
+    total = int(lengths.sum())
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return offsets + np.arange(total)
 
 
 def _fused(keys: list[np.ndarray]) -> list[np.ndarray]:

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from allocator.sorting import ranges
+
 FRACTIONAL = 1e-7
 TIGHT = 1e-7
 VIOLATION = 1e-4
@@ -93,8 +95,7 @@ def separate_zero_half(a_row: np.ndarray, a_col: np.ndarray, a_val: np.ndarray,
         for multipliers in _odd_null_vectors(parity, target[component_rows]):
             chosen = component_rows[multipliers.astype(bool)]
             counts = row_ptr[chosen + 1] - row_ptr[chosen]
-            entries = by_row[np.repeat(row_ptr[chosen] - np.cumsum(counts) + counts, counts)
-                             + np.arange(counts.sum())]
+            entries = by_row[ranges(row_ptr[chosen], counts)]
             cut = _cut(chosen, a_row[entries], a_col[entries], a_val[entries], sign, rhs, x)
             if cut is not None:
                 cuts.append(cut)

@@ -28,6 +28,7 @@ from allocator.costs import PairCosts
 from allocator.eligibility import RULES, Eligibility
 from allocator.model import build_model
 from allocator.solve import SolveSettings, solve
+from allocator.sorting import ranges
 from scenarios.market import Market
 
 NO_CONFLICTS = np.zeros((0, 2), dtype=np.int64)
@@ -181,13 +182,6 @@ def engine(market: Market, e: int, week: Week, active: np.ndarray, open_places: 
     member = model.member_pair[model.member_ptr[columns]]
     chosen[kid] = np.where(member >= 0, week.pair[np.maximum(member, 0)], -1)
     return choice, chosen
-
-
-def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(start, start + length)`` for each pair, without a loop."""
-    total = int(lengths.sum())
-    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    return offsets + np.arange(total)
 
 
 def take(pool: Children, who: np.ndarray, emergency: np.ndarray) -> Children:
