@@ -142,6 +142,12 @@ def _all_booleans(column: pd.Series) -> bool:
         and present.isin([True, False]).all()
 
 
+#: What a run (and ``pdps report allocation``) writes into ``--out``: a folder holding only
+#: these may be replaced by a later run without ``--force``.
+RESULT_FILES = frozenset({"allocation.csv", "exclusions.csv", "place_values.csv",
+                          "summary.json", "manifest.json", "allocation.xlsx", "report.html"})
+
+
 def write_outputs(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
     out_dir = Path(out_dir)
     _check_target(out_dir, force)
@@ -184,12 +190,24 @@ def _check_target(out_dir: Path, force: bool) -> None:
     if not out_dir.is_dir():
         raise InputError([Issue("--out", None, None, f"{out_dir} exists and is not a folder",
                                 "usage")])
-    contents = list(out_dir.iterdir())
-    if contents and not force and not (out_dir / "manifest.json").is_file():
+    if force:
+        return
+    contents = sorted(path.name for path in out_dir.iterdir())
+    if contents and "manifest.json" not in contents:
         raise InputError([Issue("--out", None, None,
                                 f"{out_dir} is not empty and holds no earlier pdps results; "
                                 "choose a new folder (or pass --force to replace it)",
                                 "usage")])
+    # An earlier run's folder is replaced whole: only when everything in it is ours, so
+    # that inputs or notes kept beside the results are never deleted without --force.
+    foreign = [name for name in contents if name not in RESULT_FILES]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
+                                           else "")
+        raise InputError([Issue("--out", None, None,
+                                f"{out_dir} holds earlier pdps results and also {shown}, "
+                                "which replacing it would delete; choose a new folder (or "
+                                "pass --force to replace it all)", "usage")])
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

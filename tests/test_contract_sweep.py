@@ -463,6 +463,25 @@ def test_an_out_folder_of_other_files_is_refused_and_kept(folder: Path, tables) 
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
+def test_earlier_results_with_other_files_beside_them_are_kept(folder: Path, tables) -> None:
+    """An earlier run's folder is replaced without --force only when it holds nothing else:
+    inputs or notes kept beside the results are never deleted unasked."""
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 0, stderr
+    (out / "notes.txt").write_text("precious")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 2 and "notes.txt" in stderr and "--force" in stderr, stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    (out / "notes.txt").unlink()
+    (out / "report.html").write_text("<p>an earlier page</p>")
+    code, stderr, _ = invoke(allocate_args(paths, out))  # only our own files: replaced
+    assert code == 0, stderr
+    assert "report.html" not in {p.name for p in out.iterdir()}
+
+
 def test_a_failed_forced_run_keeps_the_previous_results(folder: Path, tables) -> None:
     paths = write(folder, tables)
     out = folder / "out"
