@@ -11,17 +11,39 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from models.codes import PlaceCode, Route, Setting
 from models.limits import MAX_MILES, MAX_POUNDS, MAX_SEED
 
+
+def _a_number(value: Any) -> Any:
+    """Refuse ``true``/``yes`` and quoted text where a number belongs.
+
+    Pydantic's lax mode reads YAML's ``yes`` as 1 and ``'26'`` as 26: a policy with
+    ``unplaced: yes`` silently priced leaving a child unplaced at £1 and left everyone
+    unplaced. A number written as a number is still read as before (``26.0`` as 26).
+    """
+    if isinstance(value, bool | str | bytes):
+        kind = "true/false" if isinstance(value, bool) else "text"
+        raise ValueError(f"must be a number, not {kind}")
+    return value
+
+
+Number = BeforeValidator(_a_number)
 #: Pounds (a week, a mile or a point): finite, and capped so whole-pence sums cannot overflow.
-NonNegative = Annotated[float, Field(ge=0, le=MAX_POUNDS, allow_inf_nan=False)]
+NonNegative = Annotated[float, Number, Field(ge=0, le=MAX_POUNDS, allow_inf_nan=False)]
 #: A distance threshold: any non-negative number, infinity meaning "no limit" as before.
-Threshold = Annotated[float, Field(ge=0)]
+Threshold = Annotated[float, Number, Field(ge=0)]
 #: A distance that is costed: finite, and no further than the far side of the Earth.
-CostedMiles = Annotated[float, Field(ge=0, le=MAX_MILES, allow_inf_nan=False)]
+CostedMiles = Annotated[float, Number, Field(ge=0, le=MAX_MILES, allow_inf_nan=False)]
 
 
 class StrictModel(BaseModel):
@@ -69,7 +91,7 @@ class Rules(StrictModel):
     #: Never relaxable: the 2021 ban on unregulated settings for children under 16.
     under_16_supported: Literal["forbid"] = "forbid"
     school_move_miles: Threshold = 10
-    planned_window_days: Annotated[int, Field(ge=0)] = 28
+    planned_window_days: Annotated[int, Number, Field(ge=0)] = 28
 
 
 class PlaceCodes(StrictModel):
@@ -100,7 +122,7 @@ class Fallback(StrictModel):
     setting: Setting
     weekly_price: NonNegative
     distance_miles: CostedMiles
-    capacity: Annotated[int, Field(ge=0)] | None = None
+    capacity: Annotated[int, Number, Field(ge=0)] | None = None
 
     @property
     def option(self) -> str:
@@ -109,12 +131,12 @@ class Fallback(StrictModel):
 
 
 class SolverSettings(StrictModel):
-    time_limit_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30
-    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
-    workers: Annotated[int, Field(ge=1)] = 2
+    time_limit_s: Annotated[float, Number, Field(gt=0, allow_inf_nan=False)] = 30
+    seed: Annotated[int, Number, Field(ge=0, le=MAX_SEED)] = 0
+    workers: Annotated[int, Number, Field(ge=1)] = 2
     #: Relative gap at which to stop (an extension of the contract): 0 proves optimality;
     #: 0.001 accepts an allocation proven within 0.1% of the best, for national studies.
-    gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    gap: Annotated[float, Number, Field(ge=0, lt=1)] = 0.0
 
 
 def _default_fallbacks() -> tuple[Fallback, ...]:
@@ -131,7 +153,7 @@ class Policy(StrictModel):
 
     home_authority: str = "Sefton"
     adjoining_authorities: tuple[str, ...] = ("Liverpool", "Knowsley", "West Lancashire")
-    horizon_weeks: Annotated[int, Field(ge=1)] = 26
+    horizon_weeks: Annotated[int, Number, Field(ge=1)] = 26
     weights: Weights = Weights()
     rules: Rules = Rules()
     place_codes: PlaceCodes = PlaceCodes()
@@ -174,16 +196,16 @@ def load_policy(path: str | Path | None) -> Policy:
         return Policy()
     import yaml
 
+    from models.yamltext import load_yaml, yaml_problem
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise PolicyError(str(path), ["not UTF-8 text: save the policy file as UTF-8"]) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PolicyError(str(path), [f"{where}not valid YAML"]) from None
+        raise PolicyError(str(path), [yaml_problem(exc)]) from None
     return parse_policy({} if raw is None else raw, str(path))
 
 
@@ -199,6 +221,7 @@ def parse_policy(raw: object, label: str = "policy") -> Policy:
         problems = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            message = ("unknown key" if err["type"] == "extra_forbidden"
+                       else err["msg"].removeprefix("Value error, "))
             problems.append(f"{key}: {message}")
         raise PolicyError(label, problems) from None

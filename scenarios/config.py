@@ -253,19 +253,18 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     import yaml
 
+    from models.yamltext import load_yaml, yaml_problem
+
     file = Path(path)
     label = str(path)
     if not file.is_file():
         raise InputError([Issue(label, None, None, "scenario file not found", "scenario")])
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = load_yaml(file.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise InputError([Issue(label, None, None, "not UTF-8 text", "scenario")]) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise InputError([Issue(label, None, None, f"{where}not valid YAML",
-                                "scenario")]) from None
+        raise InputError([Issue(label, None, None, yaml_problem(exc), "scenario")]) from None
     return parse_scenario(raw, label, file.resolve().parent)
 
 

@@ -55,14 +55,16 @@ def load_candidates(path: str | Path) -> tuple[Candidate, ...]:
     """Read a candidates YAML file; bad keys are an :class:`InputError` naming file and key."""
     import yaml
 
+    from models.yamltext import load_yaml, yaml_problem
+
     label = str(path)
     if not Path(path).is_file():
         raise InputError([Issue(label, None, None, "candidates file not found", "scenario")])
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = load_yaml(Path(path).read_text(encoding="utf-8"))
         parsed = CandidatesFile.model_validate(raw)
-    except yaml.YAMLError:
-        raise InputError([Issue(label, None, None, "not valid YAML", "scenario")]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([Issue(label, None, None, yaml_problem(exc), "scenario")]) from None
     except ValidationError as exc:
         raise InputError(validation_issues(exc, label)) from None
     ids = [c.id for c in parsed.candidates]

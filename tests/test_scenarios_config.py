@@ -85,6 +85,9 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_scenario(_write(tmp_path, "name: [unclosed\n"))
     assert "not valid YAML" in caught.value.report()
+    with pytest.raises(InputError) as caught:
+        load_scenario(_write(tmp_path, BASE + "replications: 3\n"))
+    assert "key 'replications' is written twice" in caught.value.report()
 
 
 def test_dask_without_scheduler_is_a_usage_error(tmp_path: Path) -> None:

@@ -285,8 +285,14 @@ def test_a_policy_file_overrides_only_what_it_names(tmp_path: Path) -> None:
     ("rules:\n  under_16_supported: allow\n", "rules.under_16_supported",
      "Input should be 'forbid'"),
     ("horizon_weeks: 0\n", "horizon_weeks", "Input should be greater than or equal to 1"),
-    ("weights:\n  out_of_area: lots\n", "weights.out_of_area",
-     "Input should be a valid number, unable to parse string as a number"),
+    ("weights:\n  out_of_area: lots\n", "weights.out_of_area", "must be a number, not text"),
+    # YAML reads these as true and as text; lax parsing had taken them as £1 and 26 weeks.
+    ("weights:\n  unplaced: yes\n", "weights.unplaced", "must be a number, not true/false"),
+    ("horizon_weeks: '26'\n", "horizon_weeks", "must be a number, not text"),
+    ("solver:\n  time_limit_s: true\n", "solver.time_limit_s",
+     "must be a number, not true/false"),
+    ("fallbacks:\n  - {route: lcr, setting: foster, weekly_price: 1, distance_miles: 1,"
+     " capacity: 'no'}\n", "fallbacks.0.capacity", "must be a number, not text"),
     ("rules:\n  inadequate: maybe\n", "rules.inadequate", "Input should be 'exclude' or 'allow'"),
     ("fallbacks:\n  - {route: lcr, setting: castle, weekly_price: 1, distance_miles: 1}\n",
      "fallbacks.0.setting",
@@ -314,6 +320,11 @@ def test_a_policy_mapping_names_the_bad_key(collect_issues: CollectIssues) -> No
     ("weights: {distance_per_mile: 5\n", "line 2, column 1: not valid YAML"),
     ("horizon_weeks: 26\n  bad indent: [\n", "line 2, column 13: not valid YAML"),
     ("- just\n- a list\n", "the file must be a mapping of policy keys"),
+    # safe_load keeps the last of two equal keys without a word; the author may mean either.
+    ("horizon_weeks: 10\nweights: {unplaced: 5}\nhorizon_weeks: 20\n",
+     "line 3, column 1: key 'horizon_weeks' is written twice"),
+    ("weights:\n  out_of_area: 1\n  out_of_area: 2\n",
+     "line 3, column 3: key 'out_of_area' is written twice"),
     ("26\n", "the file must be a mapping of policy keys"),
 ])
 def test_a_policy_file_that_is_not_a_mapping_is_named(collect_issues: CollectIssues,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from allocator.issues import InputError, Issue
 from allocator.register.roles import ROLES
+from models.yamltext import load_yaml, yaml_problem
 
 Role = Annotated[str, Field(pattern="^(" + "|".join(ROLES) + ")$")]
 
@@ -75,9 +76,9 @@ class Scheme(BaseModel):
 def parse_scheme(source: str, label: str = "delegation") -> Scheme:
     """Parse and validate a scheme's YAML text; every problem raised at once, exit 2."""
     try:
-        data = yaml.safe_load(source)
+        data = load_yaml(source)
     except yaml.YAMLError as exc:
-        raise InputError([Issue(label, None, None, f"not valid YAML: {exc}", "format")]) from exc
+        raise InputError([Issue(label, None, None, yaml_problem(exc), "format")]) from exc
     if not isinstance(data, dict):
         raise InputError([Issue(label, None, None, "expected a mapping with `authority` and "
                                 "`officers`", "format")])
