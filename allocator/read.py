@@ -78,12 +78,23 @@ def read_table(source: str | Path | pd.DataFrame, role: str) -> RawTable:
         raise InputError([Issue(label, None, None, "the file is empty", "file")]) from None
     except pd.errors.ParserError as exc:
         raise InputError([_csv_parser_issue(label, str(exc))]) from None
+    except RaggedRowError as exc:
+        raise InputError([Issue(label, exc.row, None, exc.what, "file")]) from None
     except Exception:  # any corrupt workbook or Parquet file
         what = {"xlsx": "Excel workbook", "parquet": "Parquet file"}.get(kind, "table")
         raise InputError([Issue(label, None, None,
                                 f"cannot read this file: it is not a readable {what}",
                                 "file")]) from None
     return _finish(RawTable(role, label, frame, sha256=file_sha256(path)))
+
+
+class RaggedRowError(Exception):
+    """A row that does not fit the header: its values would sit under the wrong columns."""
+
+    def __init__(self, row: int, what: str):
+        super().__init__(what)
+        self.row = row
+        self.what = what
 
 
 def _csv_parser_issue(label: str, error: str) -> Issue:
@@ -137,9 +148,34 @@ def _read_csv(path: Path) -> pd.DataFrame:
                         encoding="utf-8-sig", skip_blank_lines=False, skipinitialspace=False)
     if cells.empty:
         raise pd.errors.EmptyDataError
+    header = list(cells.iloc[0])
+    while header and not str(header[-1]).strip():  # a trailing comma: not a column
+        header.pop()
+    _refuse_short_rows(path, len(header))
     body = cells.iloc[1:].reset_index(drop=True)
     body.columns = list(cells.iloc[0])
     return body
+
+
+def _refuse_short_rows(path: Path, width: int) -> None:
+    """Refuse a row with fewer cells than the header.
+
+    pandas pads a short row with blanks, so a cell left out in the middle shifts every value
+    after it one column left: a needs list read as settings, a latitude as a boolean, each
+    then quoted back in an error message. A row that is blank, or only spaces, is a blank
+    line (dropped later), not a short row. Counted with the standard library's C reader.
+    """
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for number, record in enumerate(csv.reader(handle), start=1):
+            if 0 < len(record) < width and any(cell.strip() for cell in record):
+                cells = f"{len(record)} cell" + ("s" if len(record) > 1 else "")
+                hint = (" (are its cells separated by tabs? the header's are commas)"
+                        if any("\t" in cell for cell in record) else "")
+                raise RaggedRowError(number, f"malformed CSV: this row has {cells} and the "
+                                             f"header {width}, so its values would sit under "
+                                             f"the wrong columns{hint}")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -173,6 +209,10 @@ def _read_excel(path: Path, role: str) -> pd.DataFrame:
     width = len(header)
     while width and header[width - 1] in (None, ""):
         width -= 1
+    for number, row in enumerate(rows[1:], start=2):
+        if any(_cell_text(v).strip() for v in row[width:]):
+            raise RaggedRowError(number, "a row has cells to the right of the header, under no "
+                                         "column name")
     body = [[_cell_text(v) for v in row[:width]] + [""] * (width - len(row)) for row in rows[1:]]
     columns = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(header[:width])]
     return pd.DataFrame(body, columns=columns, dtype=object)

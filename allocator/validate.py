@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.columns import ISO_DATE, parse_column
+from allocator.columns import ISO_DATE, LINE_BREAK_OR_CONTROL, parse_column
 from allocator.crosschecks import CROSS_CHECKS
 from allocator.issues import InputError, Issue, errors_in, not_a_file
 from allocator.read import RawTable, file_sha256, read_table
@@ -28,6 +28,7 @@ from models.schema import ColumnSpec, TableSchema, table_schema
 TableSource = str | Path | pd.DataFrame
 
 #: Issue rules that mean a cell holds no usable value, so cross checks must not read it.
+CONTROL_OR_BREAK = re.compile(LINE_BREAK_OR_CONTROL)
 CELL_RULES = frozenset({"type", "required", "range"})
 
 
@@ -96,7 +97,10 @@ def _cell_issues(raw: RawTable, spec: ColumnSpec, text: pd.Series, bad: np.ndarr
     if bad.any():
         cells = text.to_numpy(dtype=object)[bad]
         for row, cell in zip(rows[bad], cells, strict=True):
-            shown = why if spec.sensitive else f"{why}, found {_quote(str(cell).strip())}"
+            # A cell holding a tab or line break is often several cells run together (a
+            # tab-separated row under a comma header): never quoted back, like a sensitive one.
+            quiet = spec.sensitive or CONTROL_OR_BREAK.search(str(cell)) is not None
+            shown = why if quiet else f"{why}, found {_quote(str(cell).strip())}"
             issues.append(Issue(raw.label, int(row), spec.name, shown, "type"))
     return issues
 

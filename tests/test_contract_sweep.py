@@ -300,8 +300,23 @@ FILE_CASES = {
     "row-with-extra-cells": (lambda f: f.to_csv(index=False).replace("\nC002,", "\nC002,x,y,"),
                              3, None),
     "row-with-too-few-cells": (lambda f: f.to_csv(index=False).splitlines()[0] + "\nC001,2012"
-                               "-03-01,M\n", 2, "home_lat"),
+                               "-03-01,M\n", 2, None),
+    # One cell left out mid-row: pandas padded the end, so every later value sat one column
+    # to the left (needs read as settings) and was quoted back in the messages.
+    "row-missing-a-middle-cell": (lambda f: _drop_cell(f.to_csv(index=False), line=2, cell=2),
+                                  2, None),
+    "tab-separated-rows": (lambda f: "\n".join(
+        [f.to_csv(index=False).splitlines()[0]]
+        + [line.replace(",", "\t") for line in f.to_csv(index=False).splitlines()[1:]]) + "\n",
+                           2, None),
 }
+
+
+def _drop_cell(text: str, line: int, cell: int) -> str:
+    lines = text.splitlines()
+    cells = lines[line - 1].split(",")
+    lines[line - 1] = ",".join(cells[:cell] + cells[cell + 1:])
+    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.parametrize("case", list(FILE_CASES))
@@ -312,6 +327,10 @@ def test_a_broken_referrals_file_is_reported(folder: Path, tables, case: str) ->
     out = folder / "out"
     code, stderr, _ = invoke(allocate_args(paths, out))
     assert_bad_input(code, stderr, out, str(paths["referrals"]), row, column)
+    first = tables["referrals"].iloc[0]
+    for value in (first["date_of_birth"], first["home_lat"], first["needs"]):
+        if str(value) not in ("", "nan"):  # no value of the child's row is quoted back
+            assert str(value) not in stderr, stderr
 
 
 def test_a_file_not_in_utf8_is_reported(folder: Path, tables) -> None:
@@ -376,6 +395,20 @@ def test_xlsx_bad_cell_is_named_at_the_spreadsheet_row(folder: Path, tables) -> 
     out = folder / "out"
     code, stderr, _ = invoke(allocate_args(paths, out))
     assert_bad_input(code, stderr, out, str(paths["referrals"]), 4, "sex")
+
+
+def test_xlsx_cells_right_of_the_header_are_refused(folder: Path, tables) -> None:
+    """A CSV row with more cells than the header is refused; a sheet's was silently cut."""
+    paths = write(folder, tables)
+    paths["referrals"] = _workbook(folder / "referrals.xlsx",
+                                   {"referrals": tables["referrals"]})
+    workbook = openpyxl.load_workbook(paths["referrals"])
+    workbook["referrals"].cell(row=3, column=len(tables["referrals"].columns) + 2, value="stray")
+    workbook.save(paths["referrals"])
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert_bad_input(code, stderr, out, str(paths["referrals"]), 3)
+    assert "right of the header" in stderr and "stray" not in stderr
 
 
 # --------------------------------------------------------------------------- policy
