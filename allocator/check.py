@@ -41,7 +41,7 @@ from allocator.checkrules import (
     to_pence,
     where,
 )
-from allocator.issues import InputError, Issue, not_a_file
+from allocator.issues import InputError, Issue, not_a_file, quote_value, shorten
 from allocator.validate import Inputs
 from models.codes import STAFF_USE
 from models.policy import Fallback
@@ -239,9 +239,10 @@ def check_allocation(table: pd.DataFrame, inputs: Inputs,
     for row in table.to_dict("records"):
         cid, label = _text(row["child_id"]), _text(row["option"])
         if cid not in market.children:
-            found.append(Violation(cid, "unknown_child", "not in the referrals"))
+            found.append(Violation(shorten(cid), "unknown_child", "not in the referrals"))
         elif not market.known(label):
-            found.append(Violation(cid, "unknown_option", f"no unit or fallback {label!r}"))
+            found.append(Violation(cid, "unknown_option",
+                                   f"no unit or fallback {quote_value(label)}"))
         elif cid not in assignment:
             assignment[cid] = label
             rule = market.rule(cid, label)
@@ -249,8 +250,9 @@ def check_allocation(table: pd.DataFrame, inputs: Inputs,
                 found.append(Violation(cid, rule, f"{label} breaks the {rule} rule"))
             for name, want in expected_row(cid, label, market).items():
                 if name in row and not _agrees(name, row[name], want):
-                    found.append(Violation(cid, f"column:{name}", f"{name} is "
-                                           f"{_text(row[name])!r}, expected {_show(want)}"))
+                    shown = quote_value(_text(row[name]))
+                    found.append(Violation(cid, f"column:{name}",
+                                           f"{name} is {shown}, expected {_show(want)}"))
     found += shared_violations(assignment, market)
     report.objective_pence = sum(market.cost(c, o) for c, o in assignment.items()) + (
         market.split_pence() * len(split_groups(assignment, market)))
@@ -341,10 +343,11 @@ def read_allocation(source: str | Path) -> pd.DataFrame:
     path = Path(source)
     if not path.is_file():
         raise InputError([Issue(str(source), None, None, not_a_file(path), "file")])
+    suffix = path.suffix.lower()
     try:
-        if path.suffix.lower() == ".parquet":
+        if suffix == ".parquet":
             return pd.read_parquet(path).astype(object)
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
+        if suffix in (".xlsx", ".xlsm"):
             sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False,
                                    engine="openpyxl")
             return sheets.get("allocation", next(iter(sheets.values())))
@@ -352,3 +355,7 @@ def read_allocation(source: str | Path) -> pd.DataFrame:
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise InputError([Issue(str(source), None, None, f"cannot be read: {exc}",
                                 "file")]) from None
+    except Exception:  # a corrupt workbook or Parquet file (BadZipFile, KeyError...)
+        what = "Parquet file" if suffix == ".parquet" else "Excel workbook"
+        raise InputError([Issue(str(source), None, None,
+                                f"cannot be read: it is not a readable {what}", "file")]) from None

@@ -69,3 +69,13 @@ def not_a_file(path: Path) -> str:
     if path.is_dir():
         return "is a folder, not a file"
     return "file not found" if not path.exists() else "is not a regular file"
+
+
+def shorten(value: str) -> str:
+    """A cell shown in a message: at most 30 characters, so that a cell that is really a
+    whole row run together (a wrong delimiter, a misaligned column) is never echoed whole."""
+    return value if len(value) <= 30 else value[:27] + "..."
+
+
+def quote_value(value: str) -> str:
+    return repr(shorten(value))

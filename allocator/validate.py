@@ -20,7 +20,7 @@ import pandas as pd
 
 from allocator.columns import ISO_DATE, LINE_BREAK_OR_CONTROL, parse_column
 from allocator.crosschecks import CROSS_CHECKS
-from allocator.issues import InputError, Issue, errors_in, not_a_file
+from allocator.issues import InputError, Issue, errors_in, not_a_file, quote_value
 from allocator.read import RawTable, file_sha256, read_table
 from models.policy import Policy, PolicyError, load_policy, parse_policy
 from models.schema import ColumnSpec, TableSchema, table_schema
@@ -82,10 +82,6 @@ def validate_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
     return pd.DataFrame(typed, index=frame.index), issues
 
 
-def _quote(value: str) -> str:
-    return repr(value if len(value) <= 30 else value[:27] + "...")
-
-
 def _cell_issues(raw: RawTable, spec: ColumnSpec, text: pd.Series, bad: np.ndarray, why: str,
                  blank: np.ndarray) -> list[Issue]:
     issues = []
@@ -100,7 +96,7 @@ def _cell_issues(raw: RawTable, spec: ColumnSpec, text: pd.Series, bad: np.ndarr
             # A cell holding a tab or line break is often several cells run together (a
             # tab-separated row under a comma header): never quoted back, like a sensitive one.
             quiet = spec.sensitive or CONTROL_OR_BREAK.search(str(cell)) is not None
-            shown = why if quiet else f"{why}, found {_quote(str(cell).strip())}"
+            shown = why if quiet else f"{why}, found {quote_value(str(cell).strip())}"
             issues.append(Issue(raw.label, int(row), spec.name, shown, "type"))
     return issues
 

@@ -266,3 +266,30 @@ def test_cli_check_exit_codes(small_result: AllocationResult, tmp_path: Path) ->
     outcome = runner.invoke(main, ["check", "--allocation", str(tmp_path / "no.csv"), *inputs])
     assert outcome.exit_code == 2
     assert "file not found" in outcome.output
+
+
+@pytest.mark.parametrize("content", [b"not a workbook", b"PK\x05\x06" + b"\x00" * 18])
+def test_cli_check_an_unreadable_workbook_is_bad_input(tmp_path: Path, content: bytes) -> None:
+    """A corrupt allocation.xlsx is the user's file, not a fault: exit 2 (was 1, BadZipFile
+    or KeyError), naming the file."""
+    inputs = _cli_files(tmp_path)
+    broken = tmp_path / "allocation.xlsx"
+    broken.write_bytes(content)
+    outcome = CliRunner().invoke(main, ["check", "--allocation", str(broken), *inputs])
+    assert outcome.exit_code == 2, outcome.output
+    assert "allocation.xlsx" in outcome.output and "not a readable Excel workbook" in \
+        outcome.output
+
+
+def test_cli_check_never_echoes_a_long_cell_whole(small_result: AllocationResult,
+                                                 tmp_path: Path) -> None:
+    """An option cell holding a whole row run together is quoted to 30 characters."""
+    inputs = _cli_files(tmp_path)
+    small_result.write(tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "allocation.csv", dtype=str, keep_default_na=False)
+    table.loc[0, "option"] = "U1,P1,foster,in_house,U6,PR1,500.00,C2,N1,2012-05-01"
+    bad = tmp_path / "bad.csv"
+    table.to_csv(bad, index=False)
+    outcome = CliRunner().invoke(main, ["check", "--allocation", str(bad), *inputs])
+    assert outcome.exit_code == 3, outcome.output
+    assert "unknown_option" in outcome.output and "2012-05-01" not in outcome.output
