@@ -199,6 +199,14 @@ def test_missing_register_and_bad_period(tmp_path: Path) -> None:
     code, out = pdps("approve", "1", "--officer", CSC, "--role", "dcs", "--register", missing)
     assert code == 2 and "no register at" in out and "pdps register init" in out
     assert not Path(missing).exists()
+    # A file that is not a database (a CSV given by mistake) was an internal error, exit 1.
+    not_a_db = tmp_path / "referrals.csv"
+    not_a_db.write_text("child_id,date_of_birth\nC1,2012-05-01\n")
+    for command in (("approve", "1", "--officer", CSC, "--role", "dcs"), ("register", "init")):
+        code, out = pdps(*command, "--register", str(not_a_db))
+        assert code == 2 and "not an SQLite database" in out and "Traceback" not in out, out
+        assert "2012-05-01" not in out
+    assert not_a_db.read_text().startswith("child_id")
     reg = str(tmp_path / "register.db")
     pdps("register", "init", "--register", reg)
     result = CliRunner().invoke(spend_command, ["--from", "2026-12-31", "--to", "2026-12-01",

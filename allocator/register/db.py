@@ -79,6 +79,9 @@ def open_engine(target: str, *, create: bool = False) -> Engine:
         if not create and not path.is_file():
             raise RegisterError(f"no register at {path}; create one with `pdps register "
                                 "init`", "--register")
+        if path.is_file() and not _is_sqlite_file(path):
+            raise RegisterError(f"{path} is not a register: it is not an SQLite database "
+                                "file", "--register")
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
@@ -97,6 +100,17 @@ def open_engine(target: str, *, create: bool = False) -> Engine:
                             f"{reason[0] if reason else type(exc).__name__}",
                             "--register") from exc
     return engine
+
+
+def _is_sqlite_file(path: Path) -> bool:
+    """An SQLite database file (or an empty one, which SQLite treats as a new database).
+
+    Checked by its 16-byte header before connecting: otherwise a CSV passed as ``--register``
+    failed inside the connection's first PRAGMA, an internal error (exit 1) for a user's slip.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    return head in (b"", b"SQLite format 3\x00")
 
 
 def _sqlite_transactions(engine: Engine) -> None:
