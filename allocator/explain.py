@@ -27,7 +27,8 @@ ALLOCATION_COLUMNS = [
 ]
 #: Columns we add after the contract's own: carried-through codes and the "why not" counts.
 EXTRA_COLUMNS = ["sibling_group", "urgency", "legal_status", "category_of_need",
-                 "next_best_extra", "next_best_proven", "eligible_options", "excluded_by"]
+                 "next_best_extra", "next_best_proven", "eligible_options", "excluded_by",
+                 "conflicts"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def allocation_table(problem: Problem, solution: Solution,
     detail = problem.detail(place.pair[at_unit])
     paid, miles, move = (np.zeros(ch.n), np.zeros(ch.n), np.zeros(ch.n, dtype=bool))
     paid[at_unit], miles[at_unit], move[at_unit] = detail.paid, detail.miles, detail.school_move
+    kept_apart = _kept_apart(problem, place)
     for i in range(ch.n):
         option = int(place.option[i])
         row = {"child_id": ch.ids[i], "option": option_label(problem, option)}
@@ -122,17 +124,53 @@ def allocation_table(problem: Problem, solution: Solution,
         row["eligible_options"] = int(eligible_count[i])
         row["excluded_by"] = _excluded_text(elig.excluded[i])
         row["reason"] = _reason(problem, place, i, runner, int(cheaper[i]),
-                                int(units_eligible[i]), float(miles[i]), solution)
+                                int(units_eligible[i]), float(miles[i]), solution) \
+            + kept_apart.get(i, "")
         rows.append(row)
     table = pd.DataFrame(rows, columns=[c for c in ALLOCATION_COLUMNS + EXTRA_COLUMNS
                                         if c not in ("sibling_group", "urgency", "legal_status",
-                                                     "category_of_need")])
+                                                     "category_of_need", "conflicts")])
     ref = inputs.referrals
     table["sibling_group"] = ref["sibling_group"].to_numpy()
     table["urgency"] = ref["urgency"].to_numpy()
     table["legal_status"] = ref["legal_status"].to_numpy()
     table["category_of_need"] = ref["category_of_need"].to_numpy()
+    table["conflicts"] = conflicts_text(problem)
     return table[ALLOCATION_COLUMNS + EXTRA_COLUMNS]
+
+
+def _kept_apart(problem: Problem, place: Placement) -> dict[int, str]:
+    """A sentence for each child that a conflict kept out of one of its eligible units: the
+    other child is placed there. Said whether or not that unit was the cheaper one, as a
+    fact the commissioner can weigh; the conflict's reason is carried with it."""
+    notes: dict[int, list[str]] = {}
+    elig, ids, m = problem.elig, problem.children.ids, problem.units.m
+    for (a, b), why in zip(problem.conflicts.tolist(), problem.conflict_reasons, strict=True):
+        for me, other in ((a, b), (b, a)):
+            unit = int(place.option[other])
+            if unit >= m or int(place.option[me]) == unit:
+                continue
+            lo, hi = np.searchsorted(elig.child, [me, me + 1])
+            if unit in elig.unit[lo:hi]:
+                because = f" ({why.strip()})" if why.strip() else ""
+                notes.setdefault(me, []).append(
+                    f" {ids[other]} is placed in {problem.units.ids[unit]}, one of its eligible "
+                    f"units, and the two must not share a unit{because}.")
+    return {i: "".join(texts) for i, texts in notes.items()}
+
+
+def conflicts_text(problem: Problem) -> list[str]:
+    """Per child, who it must not share a unit with and why: ``C2 (reason); C5``.
+
+    The contract carries a conflict's ``reason`` to the outputs: a placement kept apart
+    from a cheaper unit because another child is there is explained by it.
+    """
+    ids = problem.children.ids
+    items: list[list[str]] = [[] for _ in range(len(ids))]
+    for (a, b), why in zip(problem.conflicts.tolist(), problem.conflict_reasons, strict=True):
+        for me, other in ((a, b), (b, a)):
+            items[me].append(f"{ids[other]} ({why.strip()})" if why.strip() else str(ids[other]))
+    return ["; ".join(item) for item in items]
 
 
 def _next_best(problem: Problem, runner: RunnerUp | None) -> tuple[str, float | None,

@@ -216,6 +216,14 @@ def test_conflicting_children_never_share_a_unit() -> None:
     result = run(two_children(), units, conflicts=conflicts)
     assert sorted(options_of(result.allocation).values()) == ["A", "B"]
     assert check_table({"C1": "A", "C2": "A"}, result.inputs).rules() == {"conflict"}
+    # The contract carries the conflict's reason to the outputs (it was read, then dropped):
+    # both rows list it, and the child kept out of A is told why.
+    rows = result.allocation.set_index("child_id")
+    assert rows.loc["C1", "conflicts"] == "C2 (risk)" and rows.loc["C2", "conflicts"] == "C1 (risk)"
+    apart = rows.index[rows["option"] == "B"][0]
+    other = "C1" if apart == "C2" else "C2"
+    assert f"{other} is placed in A" in rows.loc[apart, "reason"]
+    assert "must not share a unit (risk)" in rows.loc[apart, "reason"]
 
 
 def test_conflicting_children_may_share_a_fallback() -> None:
