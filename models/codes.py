@@ -139,6 +139,21 @@ class PlaceProvider(CodeEnum):
     PR5 = "PR5"  # voluntary or third sector
 
 
+class Ownership(CodeEnum):
+    """A unit's ``ownership``: the ``PLACE_PROVIDER`` codes a placement unit can have.
+
+    ``PR0`` (parents or another person with parental responsibility) is a placement
+    provider in SSDA903 but never a unit a council lists, and the contract allows
+    ``PR1``-``PR5`` only.
+    """
+
+    PR1 = "PR1"
+    PR2 = "PR2"
+    PR3 = "PR3"
+    PR4 = "PR4"
+    PR5 = "PR5"
+
+
 class PlaceCode(CodeEnum):
     """SSDA903 ``PLACE``: the placement type reported to the DfE.
 

@@ -18,7 +18,7 @@ from models.codes import (
     LegalStatus,
     NeedCode,
     OfstedRating,
-    PlaceProvider,
+    Ownership,
     Route,
     Setting,
     Sex,
@@ -104,7 +104,7 @@ class Unit(ContractRow):
     provider_name: Id
     setting: Setting
     route: Route
-    ownership: PlaceProvider = PlaceProvider.PR4
+    ownership: Ownership = Ownership.PR4
     lots: list[str] = []
     admitted_date: date | None = None
     local_authority: Id

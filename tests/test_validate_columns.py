@@ -67,7 +67,9 @@ BAD_CELLS = [
      "parent_child, found 'hotel'"),
     ("units", "route", "framework", "expected one of in_house, pdps, lcr, regional, spot, "
      "found 'framework'"),
-    ("units", "ownership", "PR9", "expected one of PR0, PR1, PR2, PR3, PR4, PR5, found 'PR9'"),
+    ("units", "ownership", "PR9", "expected one of PR1, PR2, PR3, PR4, PR5, found 'PR9'"),
+    # SSDA903's PR0 (parents) is no unit's ownership; the contract lists PR1-PR5.
+    ("units", "ownership", "PR0", "expected one of PR1, PR2, PR3, PR4, PR5, found 'PR0'"),
     ("units", "ofsted_rating", "ok", "expected one of outstanding, good, "
      "requires_improvement, inadequate, not_yet_inspected, found 'ok'"),
     ("units", "sexes", "X", "expected one of M, F, any, found 'X'"),
