@@ -263,8 +263,21 @@ def _typed_frame_to_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _arrow_to_text(table: Any) -> pd.DataFrame:
     """Every column of a pyarrow table as text cells, vectorised with pyarrow compute."""
-    texts = [_arrow_column_text(table.column(i)) for i in range(table.num_columns)]
+    texts = [_arrow_text_or_python(table.column(i)) for i in range(table.num_columns)]
     return _text_frame(texts, [str(name) for name in table.column_names], table.num_rows)
+
+
+def _arrow_text_or_python(column: Any) -> np.ndarray:
+    """:func:`_arrow_column_text`, or each value's Python text for a type Arrow cannot cast to
+    text (a struct, a map, bytes). Such a column is no contract column's, so validation then
+    ignores it with a warning, or names the contract column its text does not fit; the whole
+    file was refused as unreadable before."""
+    import pyarrow as pa
+
+    try:
+        return _arrow_column_text(column)
+    except (pa.ArrowException, TypeError, ValueError):
+        return np.array([_cell_text(value) for value in column.to_pylist()], dtype=object)
 
 
 def _text_frame(texts: list[np.ndarray], names: list[str], rows: int) -> pd.DataFrame:

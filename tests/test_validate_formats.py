@@ -256,3 +256,18 @@ def test_a_typed_parquet_error_quotes_the_value_as_text(tmp_path: Path,
         (4, "lat", "must be at most 90, found 95"),
         (4, "vacancies", "must be at least 0, found -1"),
     ]
+
+
+def test_a_parquet_column_arrow_cannot_write_as_text_is_an_unknown_column(
+        tmp_path: Path, frames: dict[str, pd.DataFrame], as_of: date) -> None:
+    """A struct or bytes column beside the contract's made the whole file "not a readable
+    Parquet file"; CSV and xlsx with the same extra column only warned."""
+    table = pa.table({c: _arrow_column(_spec("units", c), list(frames["units"][c]))
+                      for c in frames["units"].columns})
+    rows = len(frames["units"])
+    table = table.append_column("notes", pa.array([{"a": 1}] * rows))
+    table = table.append_column("photo", pa.array([b"\x89PNG\xff"] * rows, type=pa.binary()))
+    pq.write_table(table, tmp_path / "units.parquet")
+    inputs = load_inputs(frames["referrals"], tmp_path / "units.parquet", as_of=as_of)
+    assert sorted(w.column for w in inputs.warnings) == ["notes", "photo"]
+    assert list(inputs.units.columns) == table_schema("units").names
