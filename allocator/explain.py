@@ -15,7 +15,7 @@ import pandas as pd
 from allocator.arrays import ROUTES, SETTINGS
 from allocator.costs import to_pence
 from allocator.eligibility import RULE_TEXT, RULES, exclusion_reasons
-from allocator.nextbest import RunnerUp
+from allocator.nextbest import RunnerUp, runner_up_entity
 from allocator.problem import Problem
 from allocator.solve import Solution
 from models.codes import Approval
@@ -85,6 +85,7 @@ def allocation_table(problem: Problem, solution: Solution,
     paid, miles, move = (np.zeros(ch.n), np.zeros(ch.n), np.zeros(ch.n, dtype=bool))
     paid[at_unit], miles[at_unit], move[at_unit] = detail.paid, detail.miles, detail.school_move
     kept_apart = _kept_apart(problem, place)
+    own_runner = runner_up_entity(problem.model)
     for i in range(ch.n):
         option = int(place.option[i])
         row = {"child_id": ch.ids[i], "option": option_label(problem, option)}
@@ -118,7 +119,8 @@ def allocation_table(problem: Problem, solution: Solution,
                     "in_borough": None}
         row["objective_cost"] = member_cost[i] / 100
         row["approvals"] = ";".join(approvals)
-        runner = runner_up.get(int(place.entity[i]))
+        runner = runner_up.get(int(own_runner[i]) if own_runner[i] >= 0
+                               else int(place.entity[i]))
         row["next_best"], row["next_best_extra"], row["next_best_proven"] = _next_best(
             problem, runner)
         row["eligible_options"] = int(eligible_count[i])

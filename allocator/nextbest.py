@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.greedy import entity_columns
-from allocator.model import SINGLE, Model
+from allocator.model import MEMBER, SINGLE, Model
 from allocator.solve import Solution
 from allocator.sorting import lexsort, ranges
 
@@ -118,6 +118,51 @@ def runner_ups(model: Model, solution: Solution, seed: int,
             forced = ForcedSolver(model, seed, solution.objective)
         found = forced.runner_up(order, max_forced)
         out[int(e)] = found or _unmeasured(order[0], chain, movable[e])
+    # A sibling group that may split: each child's runner-up is its own (found in audit:
+    # every member was shown the whole group's move, £4,360 where moving one child and
+    # paying the split cost £2,100). Its options are the child's own columns (the group
+    # splits) and the group's together columns (all move), each at another option than the
+    # child's now; the figures come from forced re-solves, as for any side-ruled entity.
+    for member, together in _split_members(model):
+        now = chosen_of[member] if chosen_of[member] >= 0 else chosen_of[together]
+        if now < 0:
+            continue
+        own = by_entity[ptr[member]:ptr[member + 1]]
+        whole = by_entity[ptr[together]:ptr[together + 1]]
+        others = np.concatenate([own, whole])
+        others = others[model.col_option[others] != model.col_option[now]]
+        if not len(others):
+            out[int(member)] = RunnerUp(-1, 0, True)
+            continue
+        estimate = model.col_cost[others] - np.where(
+            model.col_entity[others] == model.col_entity[now], model.col_cost[now], 0)
+        order = others[np.lexsort((others, estimate))]
+        if max_forced == 0 or (forced is not None and forced.solves >= max_forced):
+            out[int(member)] = _unmeasured(order[0], chain, False)
+            continue
+        if forced is None:
+            forced = ForcedSolver(model, seed, solution.objective)
+        found = forced.runner_up(order, max_forced)
+        out[int(member)] = found or _unmeasured(order[0], chain, False)
+    return out
+
+
+def _split_members(model: Model) -> list[tuple[int, int]]:
+    """(member entity, its group's together entity) for every group that may split."""
+    pairs = []
+    for together in model.split_together:
+        group = model.entity_group[together]
+        members = np.flatnonzero((model.entity_kind == MEMBER) & (model.entity_group == group))
+        pairs += [(int(member), int(together)) for member in members]
+    return pairs
+
+
+def runner_up_entity(model: Model) -> np.ndarray:
+    """Per child, the entity whose runner-up is its own: its member entity in a group that
+    may split (see :func:`runner_ups`), else -1 (the entity of its chosen column)."""
+    out = np.full(model.n_children, -1, dtype=np.int64)
+    for member, _ in _split_members(model):
+        out[model.entity_children[model.entity_ptr[member]]] = member
     return out
 
 
