@@ -150,9 +150,12 @@ def _distance_window(ctx: Context) -> list[Issue]:
         empty = np.isfinite(cap) & (cap < floor)
     empty &= ~(ctx.unread("referrals", "max_distance_miles")
                | ctx.unread("referrals", "min_distance_miles"))
+    # A warning, not an error: the contract's fallbacks are not checked against a child's
+    # caps, so such a child can still be placed (or left unplaced: a result, not an error).
     return [ctx.issue("referrals", index, "max_distance_miles",
-                      "max_distance_miles is below min_distance_miles: no unit can qualify",
-                      "distance_window") for index in referrals.index[empty]]
+                      "max_distance_miles is below min_distance_miles: no unit can qualify, "
+                      "only a fallback", "distance_window", "warning")
+            for index in referrals.index[empty]]
 
 
 @cross_check("school_location", "referrals")

@@ -111,8 +111,8 @@ CASES: dict[str, list[Case]] = {
     "distance_window": [
         Case("cap below floor", (cell("referrals", 2, "max_distance_miles", "9.5"),),
              (("referrals", 4, "max_distance_miles",
-               "max_distance_miles is below min_distance_miles: no unit can qualify", "error",
-               "distance_window"),)),
+               "max_distance_miles is below min_distance_miles: no unit can qualify, only a "
+               "fallback", "warning", "distance_window"),)),
         Case("cap equal to floor", (cell("referrals", 2, "max_distance_miles", "10"),), ()),
     ],
     "school_location": [
