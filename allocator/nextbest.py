@@ -96,6 +96,16 @@ def runner_ups(model: Model, solution: Solution, seed: int,
     pure = optimal and settled and bool(movable.all()) and len(model.split_group) == 0
     out: dict[int, RunnerUp] = {}
     forced: ForcedSolver | None = None
+
+    def measured(order: np.ndarray, has_chain: bool) -> RunnerUp:
+        """Forced re-solves in ``order`` while the count allows, else the estimate."""
+        nonlocal forced
+        if max_forced == 0 or (forced is not None and forced.solves >= max_forced):
+            return _unmeasured(order[0], chain, has_chain)
+        if forced is None:
+            forced = ForcedSolver(model, seed, solution.objective)
+        return forced.runner_up(order, max_forced) or _unmeasured(order[0], chain, has_chain)
+
     for e in np.flatnonzero(chosen_of >= 0):
         columns = by_entity[ptr[e]:ptr[e + 1]]
         others = columns[columns != chosen_of[e]]
@@ -111,13 +121,7 @@ def runner_ups(model: Model, solution: Solution, seed: int,
             out[int(e)] = (RunnerUp(int(feasible_order[0]), round(chain[feasible_order[0]]),
                                     True) if len(feasible_order) else RunnerUp(-1, 0, True))
             continue
-        if max_forced == 0 or (forced is not None and forced.solves >= max_forced):
-            out[int(e)] = _unmeasured(order[0], chain, movable[e])
-            continue
-        if forced is None:
-            forced = ForcedSolver(model, seed, solution.objective)
-        found = forced.runner_up(order, max_forced)
-        out[int(e)] = found or _unmeasured(order[0], chain, movable[e])
+        out[int(e)] = measured(order, bool(movable[e]))
     # A sibling group that may split: each child's runner-up is its own (found in audit:
     # every member was shown the whole group's move, £4,360 where moving one child and
     # paying the split cost £2,100). Its options are the child's own columns (the group
@@ -136,14 +140,7 @@ def runner_ups(model: Model, solution: Solution, seed: int,
             continue
         estimate = model.col_cost[others] - np.where(
             model.col_entity[others] == model.col_entity[now], model.col_cost[now], 0)
-        order = others[np.lexsort((others, estimate))]
-        if max_forced == 0 or (forced is not None and forced.solves >= max_forced):
-            out[int(member)] = _unmeasured(order[0], chain, False)
-            continue
-        if forced is None:
-            forced = ForcedSolver(model, seed, solution.objective)
-        found = forced.runner_up(order, max_forced)
-        out[int(member)] = found or _unmeasured(order[0], chain, False)
+        out[int(member)] = measured(others[np.lexsort((others, estimate))], False)
     return out
 
 
