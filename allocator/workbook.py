@@ -176,12 +176,25 @@ def _all_text(values: np.ndarray) -> bool:
     return all(type(v) is str for v in values)
 
 
+#: Excel's most characters in a cell; XlsxWriter cuts longer text without a mark.
+EXCEL_CELL_CHARS = 32_767
+CUT_MARK = " [cut at Excel's cell limit: allocation.csv holds the whole text]"
+
+
+def _fits(value: str) -> str:
+    """Text as Excel can hold it: a longer cell (in an audit, a 100,000-character child_id)
+    is cut visibly, so the sheet never shows a different value as if it were the same."""
+    if len(value) <= EXCEL_CELL_CHARS:
+        return value
+    return value[:EXCEL_CELL_CHARS - len(CUT_MARK)] + CUT_MARK
+
+
 def _write_text_column(sheet: Any, col: int, values: np.ndarray, style: Any) -> None:
     """A column of text (most of every sheet), written as :func:`_write_cell` would, without
     its type tests per cell."""
     write = sheet.write_string
     for row, value in enumerate(values, start=1):
-        write(row, col, value, style)
+        write(row, col, _fits(value), style)
 
 
 def _write_cell(sheet: Any, row: int, col: int, value: Any, style: Any) -> None:
@@ -196,7 +209,7 @@ def _write_cell(sheet: Any, row: int, col: int, value: Any, style: Any) -> None:
     elif isinstance(value, date):
         sheet.write_datetime(row, col, value, style)
     else:
-        sheet.write_string(row, col, str(value), style)
+        sheet.write_string(row, col, _fits(str(value)), style)
 
 
 def _write_summary_value(sheet: Any, row: int, col: int, value: Any, measure: str,

@@ -117,6 +117,24 @@ def test_text_that_a_spreadsheet_would_run_is_defused(demo_run, tmp_path: Path) 
             assert not any(cell.data_type == "f" for cell in line), sheet.title
 
 
+def test_text_longer_than_excel_holds_is_cut_visibly(demo_run, tmp_path: Path) -> None:
+    """XlsxWriter cut a 100,000-character cell to 32,767 without a word, so the sheet showed
+    a different child_id from the CSV's as if it were the same (found in audit)."""
+    allocation = demo_run.result.allocation.copy()
+    long_text = "C" + "7" * 99_999
+    allocation.loc[allocation.index[0], "child_id"] = long_text
+    allocation.loc[allocation.index[0], "reason"] = "why " * 10_000  # 40,000 characters
+    result = dataclasses.replace(demo_run.result, allocation=allocation)
+    write_workbook(tmp_path / "book.xlsx", result)
+    sheet = load_workbook(tmp_path / "book.xlsx")["allocation"]
+    first = {c.value: k for k, c in enumerate(sheet[1])}
+    row = [c.value for c in sheet[2]]
+    for name in ("child_id", "reason"):
+        shown = row[first[name]]
+        assert len(shown) == 32_767 and shown.endswith("allocation.csv holds the whole text]")
+    assert row[first["child_id"]].startswith("C777")
+
+
 # ---------------------------------------------------------------- LibreOffice
 
 #: CSV export of every sheet (token 12: -1), UTF-8 (76), cells as shown (token 9: true).
