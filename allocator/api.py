@@ -145,6 +145,12 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
         values = place_values(problem, solution, solve_settings.seed,
                               with_values=method != "greedy")
         summary["place_values"] = summarise(values)
+        summary["exclusions_csv"] = {
+            "rows": len(exclusions),
+            "lists": ("every unit for each unplaced child" if exclusions.attrs["every_unit"]
+                      else "only the units each unplaced child was eligible for (all full): "
+                           "every unit would be too many rows; excluded_by in "
+                           "allocation.csv counts each rule")}
         manifest = build_manifest(inputs, solve_settings, method)
         bar.step()
     return AllocationResult(table, summary, manifest, exclusions, inputs,

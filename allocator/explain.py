@@ -291,20 +291,46 @@ def _reason(problem: Problem, place: Placement, i: int, runner: RunnerUp | None,
     return f"Placed{together} in {where}: {TAKEN[status].format(n=cheaper)}{extra}."
 
 
+#: Most rows of ``exclusions.csv`` listing every unit for every unplaced child. A national
+#: run (17 unplaced x 50,000 units) has 850,000; a scarce market of 2,000 unplaced children
+#: x 10,000 units would have 20 million, and building them took 8.5 GB and 37 s (found in a
+#: stress test). Beyond this, only the units each child was eligible for (all full) are
+#: listed, and summary.json says so; allocation.csv's excluded_by counts every rule anyway.
+EXCLUSION_ROWS = 1_000_000
+FULL_MEANING = "eligible, but its places went to children it suits at lower total cost"
+
+
 def exclusions_table(problem: Problem, solution: Solution) -> pd.DataFrame:
-    """For each unplaced child, the first rule that excluded each unit ('eligible': full)."""
+    """For each unplaced child, the first rule that excluded each unit ('full': eligible).
+
+    ``attrs["every_unit"]`` is False when the table keeps only the eligible (full) units,
+    because every unit for every unplaced child would exceed :data:`EXCLUSION_ROWS` rows.
+    """
     place = placements(problem, solution)
     who = np.flatnonzero(place.option == problem.model.unplaced_option)
-    if not len(who):
-        return pd.DataFrame(columns=["child_id", "unit_id", "rule", "meaning"])
-    grid = exclusion_reasons(problem.children, problem.units, problem.inputs.policy,
-                             problem.offers, who)
-    child = np.repeat(who, problem.units.m)
-    unit = np.tile(np.arange(problem.units.m), len(who))
-    rule = grid.reshape(-1)
+    m = problem.units.m
+    every_unit = len(who) * m <= EXCLUSION_ROWS
+    child_parts, unit_parts, rule_parts = [], [], []
+    step = max(1, EXCLUSION_ROWS // max(m, 1))
+    for start in range(0, len(who), step):  # bounded memory: one block of children at once
+        block = who[start:start + step]
+        grid = exclusion_reasons(problem.children, problem.units, problem.inputs.policy,
+                                 problem.offers, block)
+        rows, units = (np.divmod(np.arange(grid.size), m) if every_unit
+                       else np.nonzero(grid == 0))
+        child_parts.append(block[rows])
+        unit_parts.append(units)
+        rule_parts.append(grid[rows, units])
+    if not child_parts:
+        table = pd.DataFrame(columns=["child_id", "unit_id", "rule", "meaning"])
+        table.attrs["every_unit"] = True
+        return table
+    child, unit, rule = (np.concatenate(parts) for parts in (child_parts, unit_parts,
+                                                            rule_parts))
     names = np.array(RULES, dtype=object)[rule]
     names[rule == 0] = "full"
-    meaning = pd.Series(names).map(RULE_TEXT | {
-        "full": "eligible, but its places went to children it suits at lower total cost"})
-    return pd.DataFrame({"child_id": problem.children.ids[child], "unit_id":
-                         problem.units.ids[unit], "rule": names, "meaning": meaning.to_numpy()})
+    meaning = pd.Series(names).map(RULE_TEXT | {"full": FULL_MEANING})
+    table = pd.DataFrame({"child_id": problem.children.ids[child], "unit_id":
+                          problem.units.ids[unit], "rule": names, "meaning": meaning.to_numpy()})
+    table.attrs["every_unit"] = every_unit
+    return table

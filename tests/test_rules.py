@@ -369,6 +369,27 @@ def test_full_unit_is_reported_as_full() -> None:
     assert result.exclusions["rule"].tolist() == ["full"]
 
 
+def test_too_many_exclusions_keep_only_the_eligible_full_units(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every unit for every unplaced child grows as their product: 2,000 unplaced children
+    x 10,000 units took 8.5 GB (stress test). Past EXCLUSION_ROWS only the units a child was
+    eligible for (all full) are listed, block by block, and summary.json says so."""
+    import allocator.explain as explain
+
+    children = [child(f"C{k}") for k in range(6)]
+    units = [unit("A", vacancies=2), unit("B"), unit("F", setting="foster"),
+             unit("N", needs_supported="HSB", vacancies=0)]
+    full = run(children, units, policy={"fallbacks": []})
+    assert full.summary["exclusions_csv"]["lists"] == "every unit for each unplaced child"
+    assert len(full.exclusions) == 3 * 4 == full.summary["exclusions_csv"]["rows"]
+    monkeypatch.setattr(explain, "EXCLUSION_ROWS", 5)  # 3 unplaced x 4 units is over
+    short = run(children, units, policy={"fallbacks": []})
+    assert short.summary["exclusions_csv"]["lists"].startswith("only the units each")
+    kept = full.exclusions[full.exclusions["rule"] == "full"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(short.exclusions, kept, check_like=False)
+    assert set(kept["unit_id"]) == {"A", "B"} and len(kept) == 6
+
+
 def test_cli_allocate_exits_0_when_a_child_is_unplaced(tmp_path: Path) -> None:
     files = {}
     for name, rows in (("referrals", UNPLACEABLE), ("units", UNITS_FOR_UNPLACED)):

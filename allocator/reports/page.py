@@ -254,7 +254,7 @@ def _unplaced(run: RunOutputs) -> str:
     return (f"<h2>Children not placed ({len(frame)})</h2>"
             "<p>Each needs a decision by people: relax a rule in the care plan, commission a "
             "place, or go to spot purchase. 'Units excluded by' counts the listed units each "
-            "hard rule ruled out (exclusions.csv has every unit).</p>"
+            "hard rule ruled out (exclusions.csv names the units).</p>"
             + _table(["child", "why", "units excluded by", "eligible options"], rows,
                      numeric=(3,), raw=(2,), wide=(1,)))
 
