@@ -63,10 +63,14 @@ FORCED_COLUMN_LIMIT = 100_000
 #: Most forced re-solves in one run, and the work they may take in all, counted in model
 #: columns (one re-solve of a model of K columns counts K). A re-solve costs roughly in
 #: proportion to the model: 200 of them on a 300-child market (22,657 columns) took 37 s,
-#: most of a 40 s run. With this budget that market gets 8 (about 3 s); the demo (2,232
-#: columns) may use 89 and needs fewer.
+#: most of a 40 s run. With this budget that market would get 8, fewer than
+#: MIN_FORCED_SOLVES, so none; the demo (2,232 columns) may use 89 and needs fewer.
 MAX_FORCED_SOLVES = 200
 FORCED_WORK_COLUMNS = 200_000
+#: Fewer re-solves than this are not started at all: setting up the forced solver costs a
+#: whole LP solve, and a re-solve that needs the MIP costs more. A stress test's scarce
+#: market (90,000 columns, so 2 re-solves) spent 7.4 s proving 2 runner-ups of 850.
+MIN_FORCED_SOLVES = 10
 
 
 def runner_ups(model: Model, solution: Solution, seed: int,
@@ -79,8 +83,9 @@ def runner_ups(model: Model, solution: Solution, seed: int,
     bound could beat the best measured; ``proven`` says it stopped for that reason.
     """
     if max_forced is None:
-        max_forced = 0 if model.n_columns > FORCED_COLUMN_LIMIT else min(
-            MAX_FORCED_SOLVES, FORCED_WORK_COLUMNS // max(model.n_columns, 1))
+        max_forced = min(MAX_FORCED_SOLVES, FORCED_WORK_COLUMNS // max(model.n_columns, 1))
+        if model.n_columns > FORCED_COLUMN_LIMIT or max_forced < MIN_FORCED_SOLVES:
+            max_forced = 0
     # Against an allocation not proven optimal, a forced re-solve measures mostly that
     # allocation's own gap (found in review: "-£208,466 a week" beside a greedy placement),
     # and the chains are only moves from it: nothing is proven, and nothing is re-solved.
