@@ -61,6 +61,8 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
     if forced is not None:  # the bound of the forced problem also counts the forced column
         lagrangian += max(float(reduced[forced]), 0.0)
     bound = int(np.ceil(lagrangian - 1e-6))
+    if forced is None:  # weak duals (cuts cut short) may give less than the solver-free floor
+        bound = max(bound, cheapest_bound(model))
     k = model.n_columns
     candidates = [c for c in incumbents if forced is None or forced in set(c[0].tolist())]
     if _integral(x):

@@ -9,6 +9,7 @@ when the objective HiGHS reports is the objective of the solution it returns.
 from __future__ import annotations
 
 import datetime
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -147,3 +148,51 @@ def test_a_run_stopped_at_once_still_reports_a_sensible_bound() -> None:
                    baseline)
     floor = cheapest_bound(problem.model)
     assert 0 < floor <= result.bound <= result.objective <= baseline.objective
+
+
+def test_pricing_settles_however_few_rounds_of_cuts_are_allowed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in a stress test: pricing stopped at 60 rounds on a market of identical
+    children, and the Lagrangian of its unsettled duals was -£7.4 billion. The round cap
+    now bounds the cuts only; pricing runs until no column prices out."""
+    monkeypatch.setattr(lp_module, "FIRST_COLUMNS", 1)
+    monkeypatch.setattr(lp_module, "ADD_PER_ENTITY", 1)
+    problem = build_problem(_inputs(60, 150, 3))
+    lp = RestrictedLP(problem.model, seed=0)
+    assert lp.optimise(10**9, max_rounds=1)
+    assert lp.pricing_rounds > 1
+    base, cuts = lp.duals()
+    reduced = lp.reduced_costs(base, cuts)
+    assert not ((lp.position < 0) & (reduced < lp_module.PRICE_TOLERANCE)).any()
+    bound, _, _ = lp.lagrangian()
+    assert bound >= cheapest_bound(problem.model) - 1e-6
+
+
+def test_each_lp_re_solve_gets_the_time_left_on_highs_own_clock(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS counts time_limit against its run clock, which adds up over the runs of one
+    instance: a limit of 'the time left' stopped the re-solves of a long LP at about half
+    the run's limit (stress test). The limit set is that clock plus the time left."""
+    lp = _tiny_lp()
+    limits: list[float] = []
+
+    class Clocked:
+        """The real solver, its clock reading 100 s as after long earlier runs."""
+
+        def __init__(self, real):
+            self.real = real
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def getRunTime(self) -> float:  # noqa: N802 - highspy's names
+            return 100.0
+
+        def setOptionValue(self, name, value):  # noqa: N802 - highspy's names
+            if name == "time_limit":
+                limits.append(value)
+            return self.real.setOptionValue(name, value if name != "time_limit" else 60.0)
+
+    monkeypatch.setattr(lp, "solver", Clocked(lp.solver))
+    lp.run(time.perf_counter() + 5.0)
+    assert limits and 104.0 < limits[-1] <= 105.0
