@@ -72,7 +72,7 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
         if objective_of(model, *best) <= bound:
             value = objective_of(model, *best)
             return Solution(best[0], best[1], value, value, "optimal", "lp",
-                            time.perf_counter() - start, stages, duals, lagrangian)
+                            time.perf_counter() - start, stages, duals, lagrangian, reduced)
     if time.perf_counter() >= deadline:  # no time for a MIP: the incumbent and the bound
         return _out_of_time(model, lp, candidates, forced, start, stages)
     _set_integral(lp, highspy)
@@ -90,7 +90,7 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
         proven = min(incumbent, bound)
         return Solution(columns, split, incumbent, proven,
                         "optimal" if proven >= incumbent else "feasible", "lp+heuristic",
-                        time.perf_counter() - start, stages, duals, lagrangian)
+                        time.perf_counter() - start, stages, duals, lagrangian, reduced)
     # Reduced-cost fixing: a column whose reduced cost exceeds incumbent - lagrangian cannot
     # be in a better allocation. When that still leaves many columns (a weak incumbent),
     # first solve the MIP over a narrower margin, the one that keeps about ten columns an
@@ -124,7 +124,7 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
         margin = min(incumbent - lagrangian, MARGIN_GROWTH * margin + 1)
     return Solution(columns, split, incumbent, bound,
                     "optimal" if bound >= incumbent else "feasible", "lp+mip",
-                    time.perf_counter() - start, stages, duals, lagrangian)
+                    time.perf_counter() - start, stages, duals, lagrangian, reduced)
 
 
 def _narrow_margin(positive: np.ndarray, entities: int) -> float:
@@ -154,14 +154,14 @@ def _out_of_time(model: Model, lp: RestrictedLP, incumbents: list[Choice], force
     candidates = [c for c in incumbents if forced is None or forced in set(c[0].tolist())]
     if not candidates:
         raise RuntimeError("no feasible allocation found in the time allowed")
-    lagrangian, _, duals = lp.lagrangian()
+    lagrangian, reduced, duals = lp.lagrangian()
     columns, split = min(candidates, key=lambda c: (objective_of(model, *c), tuple(c[0])))
     value = objective_of(model, columns, split)
     floor = cheapest_bound(model) if forced is None else -(2**62)
     bound = min(value, max(int(np.ceil(lagrangian - 1e-6)), floor))
     return Solution(columns, split, value, bound, "optimal" if bound >= value else "feasible",
                     "heuristic+lp-bound", time.perf_counter() - start, stages, duals,
-                    lagrangian)
+                    lagrangian, reduced)
 
 
 def solve_forced(model: Model, column: int, deadline: float, seed: int = 0) -> int | None:

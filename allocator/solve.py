@@ -55,6 +55,7 @@ class Solution:
     stages: dict[str, float] = field(default_factory=dict)
     duals: np.ndarray | None = None  # row duals of the LP relaxation, when one was solved
     lagrangian: float | None = None  # the Lagrangian bound those duals give (pence)
+    reduced: np.ndarray | None = None  # every variable's reduced cost under those duals
 
     @property
     def gap(self) -> float:
