@@ -71,6 +71,9 @@ FORCED_WORK_COLUMNS = 200_000
 #: whole LP solve, and a re-solve that needs the MIP costs more. A stress test's scarce
 #: market (90,000 columns, so 2 re-solves) spent 7.4 s proving 2 runner-ups of 850.
 MIN_FORCED_SOLVES = 10
+#: The forced MIPs' own budget, in model columns: the demo (2,232 columns, 6 MIPs) may run
+#: 22; a 12,000-column market 4.
+FORCED_MIP_WORK_COLUMNS = 50_000
 
 
 def runner_ups(model: Model, solution: Solution, seed: int,
@@ -311,6 +314,10 @@ class ForcedSolver:
         bound, self.reduced, _ = self.lp.lagrangian()
         self.slack = max(0.0, optimum - bound)
         self.solves = 0
+        # A forced re-solve whose LP stays fractional needs the MIP, at many LP re-solves'
+        # cost: a stress test's market of 11,623 columns spent 6.9 s on 15 of them. They
+        # have their own budget, in model columns like the re-solves'.
+        self.mips_left = FORCED_MIP_WORK_COLUMNS // max(model.n_columns, 1)
 
     def runner_up(self, order: np.ndarray, max_forced: int) -> RunnerUp | None:
         """Measure the best-estimated alternative, then any whose lower bound could beat it.
@@ -322,19 +329,24 @@ class ForcedSolver:
         lower = np.maximum(self.reduced[order] - self.slack, 0.0)
         queue = np.concatenate([[0], 1 + np.lexsort((order[1:], lower[1:]))])
         best_col, best_extra = -1, UNSET
+        # An alternative left unmeasured (no MIP budget left, or a safety limit) might have
+        # been the cheapest: after one, nothing found is proven least.
+        complete = True
         for tried, position in enumerate(queue):
             if best_col >= 0 and lower[position] >= best_extra:
-                return RunnerUp(best_col, best_extra, True)
+                return RunnerUp(best_col, best_extra, complete)
             if tried == MAX_FORCED or self.solves >= max_forced:
                 return RunnerUp(best_col, best_extra, False) if best_col >= 0 else None
             column = int(order[position])
             extra = self.extra(column)
+            complete &= extra is not None
             if extra is not None and (extra, column) < (best_extra, best_col):
                 best_col, best_extra = column, extra
-        return RunnerUp(best_col, best_extra, True) if best_col >= 0 else None
+        return RunnerUp(best_col, best_extra, complete) if best_col >= 0 else None
 
     def extra(self, column: int) -> int | None:
-        """Exact extra cost of forcing ``column``, or None if a solve hit its safety limit."""
+        """Exact extra cost of forcing ``column``, or None if a solve hit its safety limit or
+        needed a MIP when the MIP budget was spent."""
         import highspy
 
         from allocator.solve import objective_of
@@ -363,6 +375,9 @@ class ForcedSolver:
                 bound, reduced, _ = lp.lagrangian()
                 if value <= np.ceil(bound + max(float(reduced[column]), 0.0) - 1e-6):
                     return value - self.optimum
+            if self.mips_left <= 0:
+                return None
+            self.mips_left -= 1
             return self._forced_mip(column, deadline)
         except RuntimeError:
             return None
