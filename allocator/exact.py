@@ -64,7 +64,10 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
     if forced is None:  # weak duals (cuts cut short) may give less than the solver-free floor
         bound = max(bound, cheapest_bound(model))
     k = model.n_columns
-    candidates = [c for c in incumbents if forced is None or forced in set(c[0].tolist())]
+    # Incumbents handed in are checked, not trusted: one that breaks a rule could undercut
+    # every real allocation and be returned as the optimum.
+    candidates = [c for c in incumbents if (forced is None or forced in set(c[0].tolist()))
+                  and feasible(model, *c)]
     if _integral(x):
         candidates.append((np.flatnonzero(x[:k] > 0.5), (x[k:] > 0.5).astype(np.int64)))
     if candidates:
@@ -170,11 +173,25 @@ def solve_forced(model: Model, column: int, deadline: float, seed: int = 0) -> i
 
     order = np.flatnonzero(model.entity_kind != MEMBER)
     entity = model.col_entity[column]
-    order = np.concatenate([[entity], order[order != entity]])
     preference = model.col_cost.astype(float)
     preference[column] = -1e18
     start = time.perf_counter()
-    greedy = place_in_order(model, order, preference)
+    if model.entity_kind[entity] == MEMBER:
+        # One child of a group that may split, forced alone: the group splits, so its other
+        # members are placed alone too and its together choice is not placed at all (found
+        # in review: placing it as well put the child in two columns, an impossible
+        # incumbent that undercut every allocation and was returned as the forced optimum).
+        group = model.entity_group[entity]
+        split = int(np.flatnonzero(model.split_group == group)[0])
+        members = np.flatnonzero((model.entity_kind == MEMBER) & (model.entity_group == group))
+        order = np.concatenate([[entity], members[members != entity],
+                                order[order != model.split_together[split]]])
+        columns, split_values = place_in_order(model, order, preference)
+        split_values[split] = 1
+        greedy = (columns, split_values)
+    else:
+        greedy = place_in_order(model, np.concatenate([[entity], order[order != entity]]),
+                                preference)
     settings = SolveSettings(time_limit_s=max(deadline - start, 0.1), seed=seed)
     try:
         result = solve_exact(model, settings, start, [greedy], forced=column)

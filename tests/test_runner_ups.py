@@ -218,3 +218,39 @@ def test_an_unmeasured_alternative_leaves_the_runner_up_unproven() -> None:
     solver.solves = 0
     assert solver.runner_up(np.array([0, 1, 2, 3]), max_forced=10) == nextbest.RunnerUp(
         2, 300, True)
+
+
+def test_forcing_one_child_of_a_group_that_may_split_splits_the_group() -> None:
+    """Found in review: the forced solve's first allocation placed the forced child alone
+    and then its group together as well, one child in two columns. That impossible
+    allocation undercut every real one and came back as the forced optimum: A's runner-up
+    read '+£1,610, proven' where the least increase is £4,190."""
+    from oracle import brute_force, child, forced_optimum, frame, unit
+
+    from allocator.api import allocate
+    from allocator.check import Market
+
+    kids = [child("A", settings="residential;foster", sibling_group="S1",
+                  keep_together="false"),
+            child("B", settings="foster", sibling_group="S1", keep_together="false"),
+            child("G1", sibling_group="G", keep_together="true"),
+            child("G2", sibling_group="G", keep_together="true"),
+            child("C", settings="residential;foster")]
+    units = [unit("U", vacancies=2, weekly_price=300), unit("V", vacancies=6, weekly_price=1000),
+             unit("W", setting="foster", vacancies=1, weekly_price=400),
+             unit("X", setting="foster", vacancies=2, weekly_price=350)]
+    result = allocate(frame(kids), frame(units), policy={"weights": {"sibling_split": 5000}},
+                      as_of=AS_OF)
+    inputs = result.inputs
+    optimum = brute_force(inputs).objective_pence
+    market = Market.of(inputs)
+    for row in result.allocation.to_dict("records"):
+        cid, chosen = str(row["child_id"]), str(row["option"])
+        truth = {o: forced_optimum(inputs, {cid: o}) for o in market.options(cid) if o != chosen}
+        truth = {o: v - optimum for o, v in truth.items() if v is not None}
+        extra = round(float(row["next_best_extra"]) * 100)
+        label = str(row["next_best"]).split(" (")[0]
+        if row["next_best_proven"]:
+            assert extra == min(truth.values()) == truth[label], (cid, row["next_best"], truth)
+        else:
+            assert truth[label] <= extra, (cid, row["next_best"], truth)
