@@ -34,6 +34,8 @@ class RawTable:
     frame: pd.DataFrame
     sha256: str | None = None
     issues: list[Issue] = field(default_factory=list)
+    #: CSV rows with fewer cells than the header: read with blanks at the end, never quoted
+    short_rows: frozenset[int] = frozenset()
 
 
 def normalise_column_name(name: object) -> str:
@@ -85,7 +87,8 @@ def read_table(source: str | Path | pd.DataFrame, role: str) -> RawTable:
         raise InputError([Issue(label, None, None,
                                 f"cannot read this file: it is not a readable {what}",
                                 "file")]) from None
-    return _finish(RawTable(role, label, frame, sha256=file_sha256(path)))
+    short = frozenset(frame.attrs.get("short_rows", ()))
+    return _finish(RawTable(role, label, frame, sha256=file_sha256(path), short_rows=short))
 
 
 class RaggedRowError(Exception):
@@ -151,31 +154,34 @@ def _read_csv(path: Path) -> pd.DataFrame:
     header = list(cells.iloc[0])
     while header and not str(header[-1]).strip():  # a trailing comma: not a column
         header.pop()
-    _refuse_short_rows(path, len(header))
     body = cells.iloc[1:].reset_index(drop=True)
     body.columns = list(cells.iloc[0])
+    body.attrs["short_rows"] = _short_rows(path, len(header))
     return body
 
 
-def _refuse_short_rows(path: Path, width: int) -> None:
-    """Refuse a row with fewer cells than the header.
+def _short_rows(path: Path, width: int) -> frozenset[int]:
+    """Rows (spreadsheet numbering) with fewer cells than the header.
 
-    pandas pads a short row with blanks, so a cell left out in the middle shifts every value
-    after it one column left: a needs list read as settings, a latitude as a boolean, each
-    then quoted back in an error message. A row that is blank, or only spaces, is a blank
-    line (dropped later), not a short row. Counted with the standard library's C reader.
+    Such a row is read with blanks at its end, as Excel writes a CSV whose last cells are
+    blank (it leaves their commas off). But if a cell was left out mid-row, every value
+    after it sits one column left (a needs list under settings, a latitude under a flag),
+    and an error message quoting them would repeat a child's details under the wrong
+    names: validation never quotes a cell of such a row, and says why it may be wrong.
+    A blank or spaces-only line is a blank line, not a short row. Counted with the
+    standard library's C reader, its cell-size limit lifted to what pandas reads.
     """
     import csv
 
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for number, record in enumerate(csv.reader(handle), start=1):
-            if 0 < len(record) < width and any(cell.strip() for cell in record):
-                cells = f"{len(record)} cell" + ("s" if len(record) > 1 else "")
-                hint = (" (are its cells separated by tabs? the header's are commas)"
-                        if any("\t" in cell for cell in record) else "")
-                raise RaggedRowError(number, f"malformed CSV: this row has {cells} and the "
-                                             f"header {width}, so its values would sit under "
-                                             f"the wrong columns{hint}")
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return frozenset(
+                number for number, record in enumerate(csv.reader(handle), start=1)
+                if 0 < len(record) < width and any(cell.strip() for cell in record))
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -88,17 +88,28 @@ def _cell_issues(raw: RawTable, spec: ColumnSpec, text: pd.Series, bad: np.ndarr
     rows = text.index.to_numpy() + 2
     if spec.required:
         for row in rows[blank]:
-            issues.append(Issue(raw.label, int(row), spec.name, "required value is blank",
-                                "required"))
+            issues.append(Issue(raw.label, int(row), spec.name,
+                                "required value is blank" + _short(raw, row), "required"))
     if bad.any():
         cells = text.to_numpy(dtype=object)[bad]
         for row, cell in zip(rows[bad], cells, strict=True):
             # A cell holding a tab or line break is often several cells run together (a
-            # tab-separated row under a comma header): never quoted back, like a sensitive one.
-            quiet = spec.sensitive or CONTROL_OR_BREAK.search(str(cell)) is not None
+            # tab-separated row under a comma header), and a cell of a short row may be the
+            # next column's: never quoted back, like a sensitive one.
+            quiet = spec.sensitive or CONTROL_OR_BREAK.search(str(cell)) is not None \
+                or int(row) in raw.short_rows
             shown = why if quiet else f"{why}, found {quote_value(str(cell).strip())}"
-            issues.append(Issue(raw.label, int(row), spec.name, shown, "type"))
+            issues.append(Issue(raw.label, int(row), spec.name, shown + _short(raw, row),
+                                "type"))
     return issues
+
+
+def _short(raw: RawTable, row: int) -> str:
+    """The likely cause of a bad cell in a row with fewer cells than the header."""
+    if int(row) not in raw.short_rows:
+        return ""
+    return (" (this row has fewer cells than the header: if a cell was left out mid-row, "
+            "the values after it sit under the wrong columns)")
 
 
 def _range_issues(raw: RawTable, spec: ColumnSpec, values: pd.Series,
@@ -115,7 +126,7 @@ def _range_issues(raw: RawTable, spec: ColumnSpec, values: pd.Series,
             out = test(numbers, bound) & ~skip & np.isfinite(numbers)
         shown = f"{bound:,.0f}" if float(bound).is_integer() else f"{bound:g}"
         for row, value in zip(rows[out], numbers[out], strict=True):
-            detail = "" if spec.sensitive else f", found {value:g}"
+            detail = "" if spec.sensitive or int(row) in raw.short_rows else f", found {value:g}"
             issues.append(Issue(raw.label, int(row), spec.name, f"must be {words} {shown}{detail}",
                                 "range"))
     return issues

@@ -301,8 +301,8 @@ FILE_CASES = {
                              3, None),
     "row-with-too-few-cells": (lambda f: f.to_csv(index=False).splitlines()[0] + "\nC001,2012"
                                "-03-01,M\n", 2, None),
-    # One cell left out mid-row: pandas padded the end, so every later value sat one column
-    # to the left (needs read as settings) and was quoted back in the messages.
+    # One cell left out mid-row: pandas pads the end, so every later value sits one column
+    # to the left (needs read as settings); they were quoted back in the messages.
     "row-missing-a-middle-cell": (lambda f: _drop_cell(f.to_csv(index=False), line=2, cell=2),
                                   2, None),
     "tab-separated-rows": (lambda f: "\n".join(
@@ -331,6 +331,29 @@ def test_a_broken_referrals_file_is_reported(folder: Path, tables, case: str) ->
     for value in (first["date_of_birth"], first["home_lat"], first["needs"]):
         if str(value) not in ("", "nan"):  # no value of the child's row is quoted back
             assert str(value) not in stderr, stderr
+    if case in ("row-with-too-few-cells", "row-missing-a-middle-cell", "tab-separated-rows"):
+        assert "fewer cells than the header" in stderr, stderr
+
+
+def test_trailing_blank_cells_left_off_a_csv_row_are_blanks(folder: Path, tables) -> None:
+    """Excel writes a CSV row whose last cells are blank without their commas; such a row
+    is read with blanks at its end (found in review: refusing short rows refused it)."""
+    paths = write(folder, tables)
+    lines = paths["referrals"].read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    last = next(i for i in range(1, len(lines)) if lines[i].endswith(","))
+    trimmed = lines[last].rstrip(",")
+    assert len(trimmed.split(",")) < len(header)
+    lines[last] = trimmed
+    paths["referrals"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 0, stderr
+    long_reason = "x" * 200_000  # beyond the csv module's default cell limit
+    paths["conflicts"].write_text(paths["conflicts"].read_text(encoding="utf-8").rstrip("\n")
+                                  .rsplit(",", 1)[0] + f",{long_reason}\n", encoding="utf-8")
+    code, stderr, _ = invoke(allocate_args(paths, folder / "out2"))
+    assert code == 0, stderr
 
 
 def test_a_file_not_in_utf8_is_reported(folder: Path, tables) -> None:
