@@ -176,7 +176,11 @@ def _json(path: Path, data: dict[str, Any]) -> None:
                     encoding="utf-8")
 
 
-def _check_target(out_dir: Path, force: bool) -> None:
+#: Files an operating system leaves in any folder it shows: never a user's work.
+SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+
+
+def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILES) -> None:
     """Refuse an unusable ``--out`` before anything is read or solved."""
     if not out_dir.exists():
         ancestor = out_dir.absolute().parent
@@ -200,7 +204,7 @@ def _check_target(out_dir: Path, force: bool) -> None:
                                 "usage")])
     # An earlier run's folder is replaced whole: only when everything in it is ours, so
     # that inputs or notes kept beside the results are never deleted without --force.
-    foreign = [name for name in contents if name not in RESULT_FILES]
+    foreign = [name for name in contents if name not in ours and name not in SYSTEM_FILES]
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
                                            else "")

@@ -533,6 +533,7 @@ def test_earlier_results_with_other_files_beside_them_are_kept(folder: Path, tab
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     (out / "notes.txt").unlink()
     (out / "report.html").write_text("<p>an earlier page</p>")
+    (out / ".DS_Store").write_bytes(b"\0")  # an OS's own file: no reason to refuse
     code, stderr, _ = invoke(allocate_args(paths, out))  # only our own files: replaced
     assert code == 0, stderr
     assert "report.html" not in {p.name for p in out.iterdir()}

@@ -123,6 +123,16 @@ def test_referral_to_spend_report(register_url: str, tmp_path: Path) -> None:
     assert asc["child_id"].tolist() == ["C4"] and asc["asc_approved_by"].tolist() == [ASC]
     page = (tmp_path / "spend" / "spend.html").read_text()
     assert "£41,321.43" in page and "private reasons" not in page
+    # The same report again replaces its own folder (found in review: refused since the
+    # check learnt allocate's file names), and an OS's .DS_Store is no reason to refuse.
+    (tmp_path / "spend" / ".DS_Store").write_bytes(b"\0")
+    again = runner.invoke(spend_command, ["--from", "2026-12-01", "--to", "2026-12-31",
+                                          "--out", str(tmp_path / "spend"), "--register", reg])
+    assert again.exit_code == 0, again.output
+    (tmp_path / "spend" / "notes.txt").write_text("mine")
+    kept = runner.invoke(spend_command, ["--from", "2026-12-01", "--to", "2026-12-31",
+                                         "--out", str(tmp_path / "spend"), "--register", reg])
+    assert kept.exit_code == 2 and "notes.txt" in kept.output, kept.output
     assert (tmp_path / "spend" / "spend.xlsx").stat().st_size > 0
 
     suff = runner.invoke(sufficiency_command, ["--from", AS_OF, "--to", AS_OF, "--out",

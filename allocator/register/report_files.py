@@ -43,11 +43,13 @@ def money_text(frame: pd.DataFrame) -> pd.DataFrame:
 def write_report(report: Report, out_dir: str | Path, *, force: bool = False) -> Path:
     """Write ``<table>.csv`` per table, ``<stem>.xlsx`` and ``<stem>.html`` into ``out_dir``."""
     out = Path(out_dir)
-    _check_target(out, force)
+    stem = report.title.split(":")[0].strip().lower().replace(" ", "_")
+    # An earlier run of this report is replaced without --force; anything else is kept.
+    _check_target(out, force, frozenset({*(f"{name}.csv" for name in report.tables),
+                                         f"{stem}.xlsx", f"{stem}.html", "manifest.json"}))
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
-    stem = report.title.split(":")[0].strip().lower().replace(" ", "_")
     try:
         for name, frame in report.tables.items():
             money_text(frame).to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
