@@ -18,21 +18,38 @@ class DuplicateKeyError(yaml.constructor.ConstructorError):
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *base``: overrides allowed
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                repeated = key in seen
-            except TypeError:  # an unhashable key: construct_mapping reports it
-                break
-            if repeated:
-                raise DuplicateKeyError(None, None, f"key {key!r} is written twice",
-                                        key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+    """Checks every mapping as written, before any is built.
+
+    Checked on the composed document, not while constructing: merging ``<<: *base`` into
+    a mapping rewrites the merged node in place (its own keys after the merged ones), so a
+    later look at that node sees an override as a repeat (found in review).
+    """
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _refuse_repeated_keys(node, set())
+        return super().construct_document(node)
+
+
+def _refuse_repeated_keys(node: yaml.Node, seen_nodes: set[int]) -> None:
+    if id(node) in seen_nodes:  # an alias: checked where it was anchored
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        written: set[tuple[str, str]] = set()
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) \
+                    and key_node.tag != "tag:yaml.org,2002:merge":
+                key = (key_node.tag, key_node.value)
+                if key in written:
+                    raise DuplicateKeyError(None, None,
+                                            f"key {key_node.value!r} is written twice",
+                                            key_node.start_mark)
+                written.add(key)
+            _refuse_repeated_keys(key_node, seen_nodes)
+            _refuse_repeated_keys(value_node, seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_repeated_keys(item, seen_nodes)
 
 
 def load_yaml(text: str) -> Any:

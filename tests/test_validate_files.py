@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from allocator.issues import InputError, Issue
 from allocator.read import read_table
@@ -332,6 +333,19 @@ def test_a_policy_file_that_is_not_a_mapping_is_named(collect_issues: CollectIss
                                                       message: str) -> None:
     path = _policy_file(tmp_path, text)
     assert _where(collect_issues(policy=path)) == [("policy.yaml", None, None, message, "error")]
+
+
+def test_yaml_merge_overrides_are_not_repeated_keys(tmp_path: Path) -> None:
+    """``<<: *base`` then a key of its own overrides, as YAML means; found in review: a merge
+    of a mapping that itself merged was reported as a key written twice."""
+    text = ("x-defaults: &d {unplaced: 8000, sibling_split: 100}\n"
+            "x-kinds: {base: &b {<<: *d, unplaced: 9000}}\n"  # anchored one level down
+            "weights: {<<: *b, out_of_area: 7}\n")
+    from models.yamltext import load_yaml
+
+    loaded = load_yaml(text)
+    assert loaded["weights"] == {"unplaced": 9000, "sibling_split": 100, "out_of_area": 7}
+    assert loaded == yaml.safe_load(text)
 
 
 def test_an_empty_policy_file_is_the_default_policy(tmp_path: Path) -> None:
