@@ -104,12 +104,25 @@ def _cell_issues(raw: RawTable, spec: ColumnSpec, text: pd.Series, bad: np.ndarr
     return issues
 
 
+QUOTED = re.compile(r"'[^']*'")
+
+
+def _unquoted_if_short(issue: Issue, short_rows: dict[str, frozenset[int]]) -> Issue:
+    """A cross-file message about a row short of cells quotes no value of it (its values may
+    sit under the wrong columns: found in review, a need quoted as a sibling group)."""
+    rows = short_rows.get(issue.file, frozenset())
+    if issue.row is None or issue.row not in rows or SHORT_HINT in issue.message:
+        return issue
+    return replace(issue, message=QUOTED.sub("a value", issue.message) + SHORT_HINT)
+
+
+SHORT_HINT = (" (this row has fewer cells than the header: if a cell was left out mid-row, "
+              "the values after it sit under the wrong columns)")
+
+
 def _short(raw: RawTable, row: int) -> str:
     """The likely cause of a bad cell in a row with fewer cells than the header."""
-    if int(row) not in raw.short_rows:
-        return ""
-    return (" (this row has fewer cells than the header: if a cell was left out mid-row, "
-            "the values after it sit under the wrong columns)")
+    return SHORT_HINT if int(row) in raw.short_rows else ""
 
 
 def _range_issues(raw: RawTable, spec: ColumnSpec, values: pd.Series,
@@ -144,6 +157,7 @@ def load_inputs(referrals: TableSource, units: TableSource, *,
     tables: dict[str, pd.DataFrame | None] = {}
     labels: dict[str, str] = {}
     hashes: dict[str, str | None] = {}
+    short_rows: dict[str, frozenset[int]] = {}
     for role, source in sources.items():
         if source is None:
             tables[role] = None
@@ -161,6 +175,7 @@ def load_inputs(referrals: TableSource, units: TableSource, *,
         tables[role] = frame if complete else None
         labels[role] = raw.label
         hashes[role] = raw.sha256
+        short_rows[raw.label] = raw.short_rows
     if policy_label is not None:
         labels["policy"], hashes["policy"] = policy_label, policy_hash
     if when is not None:
@@ -169,6 +184,7 @@ def load_inputs(referrals: TableSource, units: TableSource, *,
                            if i.rule in CELL_RULES and i.row is not None and i.column)
         for check in CROSS_CHECKS:
             issues += check.run(tables, labels, policy_obj or Policy(), when, failed)
+    issues = [_unquoted_if_short(issue, short_rows) for issue in issues]
     if errors_in(issues):
         raise InputError(issues)
     assert policy_obj is not None and when is not None

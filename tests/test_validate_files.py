@@ -346,6 +346,11 @@ def test_yaml_merge_overrides_are_not_repeated_keys(tmp_path: Path) -> None:
     loaded = load_yaml(text)
     assert loaded["weights"] == {"unplaced": 9000, "sibling_split": 100, "out_of_area": 7}
     assert loaded == yaml.safe_load(text)
+    # Keys written differently but loading as one key are one key written twice (found in
+    # review: comparing the text let '1' and '0x1', 'true' and 'yes' through).
+    for twice in ("1: a\n0x1: b\n", "true: a\nyes: b\n", "~: a\nnull: b\n"):
+        with pytest.raises(yaml.YAMLError, match="written twice"):
+            load_yaml(twice)
 
 
 def test_an_empty_policy_file_is_the_default_policy(tmp_path: Path) -> None:
@@ -376,3 +381,25 @@ def test_a_bad_as_of_is_named(collect_issues: CollectIssues, as_of: str) -> None
 
 def test_as_of_may_be_text(collect_issues: CollectIssues) -> None:
     assert collect_issues(as_of=" 2026-11-25 ") == []
+
+
+def test_a_cross_file_message_quotes_no_value_of_a_short_row(tmp_path: Path) -> None:
+    """Found in review: a blank cell left out mid-row moved a child's needs under
+    sibling_group, and the sibling-group check then quoted 'SEMH' as a group's name."""
+    from allocator.validate import load_inputs
+
+    referrals = tmp_path / "referrals.csv"
+    referrals.write_text(
+        "child_id,date_of_birth,sex,settings,home_lat,home_lon,keep_together,sibling_group,"
+        "needs\n"
+        "A,2014-06-01,M,residential,53.48,-3.01,,,\n"
+        "B,2014-06-01,M,foster,53.48,-3.01,,SEMH\n"
+        "C,2014-06-01,M,residential,53.48,-3.01,,SEMH\n", encoding="utf-8")
+    units = tmp_path / "units.csv"
+    units.write_text("unit_id,provider_id,provider_name,setting,route,local_authority,lat,lon,"
+                     "vacancies,weekly_price\nU1,P1,Prov,foster,pdps,Sefton,53.4,-3.0,1,500\n",
+                     encoding="utf-8")
+    inputs = load_inputs(referrals, units, as_of="2026-11-25")
+    shown = [str(w) for w in inputs.warnings if w.row in (3, 4)]
+    assert shown and not any("SEMH" in text for text in shown), shown
+    assert all("fewer cells than the header" in text for text in shown)
