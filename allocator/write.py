@@ -196,7 +196,8 @@ def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILE
                                 "usage")])
     if force:
         return
-    contents = sorted(path.name for path in out_dir.iterdir())
+    contents = sorted(path.name for path in out_dir.iterdir()
+                      if path.name not in SYSTEM_FILES)
     if contents and "manifest.json" not in contents:
         raise InputError([Issue("--out", None, None,
                                 f"{out_dir} is not empty and holds no earlier pdps results; "
@@ -204,7 +205,7 @@ def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILE
                                 "usage")])
     # An earlier run's folder is replaced whole: only when everything in it is ours, so
     # that inputs or notes kept beside the results are never deleted without --force.
-    foreign = [name for name in contents if name not in ours and name not in SYSTEM_FILES]
+    foreign = [name for name in contents if name not in ours]
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
                                            else "")

@@ -26,30 +26,36 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """
 
     def construct_document(self, node: yaml.Node) -> Any:
-        _refuse_repeated_keys(node, set())
+        self._refuse_repeated_keys(node, set())
         return super().construct_document(node)
 
-
-def _refuse_repeated_keys(node: yaml.Node, seen_nodes: set[int]) -> None:
-    if id(node) in seen_nodes:  # an alias: checked where it was anchored
-        return
-    seen_nodes.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        written: set[tuple[str, str]] = set()
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) \
-                    and key_node.tag != "tag:yaml.org,2002:merge":
-                key = (key_node.tag, key_node.value)
-                if key in written:
-                    raise DuplicateKeyError(None, None,
-                                            f"key {key_node.value!r} is written twice",
-                                            key_node.start_mark)
-                written.add(key)
-            _refuse_repeated_keys(key_node, seen_nodes)
-            _refuse_repeated_keys(value_node, seen_nodes)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _refuse_repeated_keys(item, seen_nodes)
+    def _refuse_repeated_keys(self, node: yaml.Node, seen_nodes: set[int]) -> None:
+        """Keys compared by the value they load as (``1`` and ``0x1``, ``true`` and ``yes``
+        are one key to the mapping built), merge keys left out."""
+        if id(node) in seen_nodes:  # an alias: checked where it was anchored
+            return
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            written: set[Any] = set()
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) \
+                        and key_node.tag != "tag:yaml.org,2002:merge":
+                    key = self.construct_object(key_node)
+                    try:
+                        repeated = key in written
+                    except TypeError:  # unhashable: construct_mapping reports it
+                        repeated = False
+                    else:
+                        written.add(key)
+                    if repeated:
+                        raise DuplicateKeyError(None, None,
+                                                f"key {key_node.value!r} is written twice",
+                                                key_node.start_mark)
+                self._refuse_repeated_keys(key_node, seen_nodes)
+                self._refuse_repeated_keys(value_node, seen_nodes)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                self._refuse_repeated_keys(item, seen_nodes)
 
 
 def load_yaml(text: str) -> Any:

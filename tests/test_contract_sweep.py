@@ -519,6 +519,16 @@ def test_an_out_folder_of_other_files_is_refused_and_kept(folder: Path, tables) 
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
+def test_a_folder_holding_only_an_os_file_is_empty_to_us(folder: Path, tables) -> None:
+    """Finder writes .DS_Store into a folder as soon as it is opened (found in review)."""
+    paths = write(folder, tables)
+    out = folder / "out"
+    out.mkdir()
+    (out / ".DS_Store").write_bytes(b"\0")
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 0, stderr
+
+
 def test_earlier_results_with_other_files_beside_them_are_kept(folder: Path, tables) -> None:
     """An earlier run's folder is replaced without --force only when it holds nothing else:
     inputs or notes kept beside the results are never deleted unasked."""
