@@ -150,9 +150,7 @@ def _market_bound(problem: Problem, solution: Solution, outside_reduced: np.ndar
     one = np.isin(model.entity_kind, [SINGLE, GROUP])
     least = np.full(model.n_entities, np.inf)
     np.minimum.at(least, model.col_entity, reduced[:k])
-    alone_entity = np.full(model.n_children, -1, dtype=np.int64)
-    single = np.flatnonzero(np.isin(model.entity_kind, [SINGLE, MEMBER]))
-    alone_entity[model.entity_children[model.entity_ptr[single]]] = single
+    alone_entity = _alone_entity(model)
     owner = alone_entity[problem.elig.child[outside]]
     np.minimum.at(least, owner, outside_reduced)
     rest_columns = ~one[model.col_entity]
@@ -161,6 +159,15 @@ def _market_bound(problem: Problem, solution: Solution, outside_reduced: np.ndar
              + float(np.minimum(reduced[k:], 0.0).sum())
              + float(np.minimum(outside_reduced[~one[owner]], 0.0).sum()))
     return bound, np.where(one[owner], least[owner], 0.0)
+
+
+def _alone_entity(model: Model) -> np.ndarray:
+    """Per child, the entity in which it chooses alone (single, or a member of a group that
+    may split), -1 for a child in a group kept together: the owner of its outside pairs."""
+    alone_entity = np.full(model.n_children, -1, dtype=np.int64)
+    single = np.flatnonzero(np.isin(model.entity_kind, [SINGLE, MEMBER]))
+    alone_entity[model.entity_children[model.entity_ptr[single]]] = single
+    return alone_entity
 
 
 def _first_per_child(problem: Problem, pairs: np.ndarray, reduced: np.ndarray) -> np.ndarray:
@@ -194,9 +201,7 @@ def _outside_reduced_costs(problem: Problem, solution: Solution,
     assign = np.flatnonzero(model.row_kind == ROW_ASSIGN)
     entity_dual = np.zeros(model.n_entities)
     entity_dual[model.row_ref[assign]] = duals[assign]
-    alone_entity = np.full(model.n_children, -1, dtype=np.int64)
-    single = np.flatnonzero(np.isin(model.entity_kind, [SINGLE, MEMBER]))
-    alone_entity[model.entity_children[model.entity_ptr[single]]] = single
+    alone_entity = _alone_entity(model)
     outside = np.ones(elig.pairs, dtype=bool)
     outside[candidates] = False
     outside &= alone_entity[elig.child] >= 0
