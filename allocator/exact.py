@@ -42,12 +42,13 @@ MARGIN_GROWTH = 4
 
 
 def solve_exact(model: Model, settings: SolveSettings, start: float,
-                incumbents: list[Choice], forced: int | None = None) -> Solution:
+                incumbents: list[Choice], forced: int | None = None,
+                warm: np.ndarray | None = None) -> Solution:
     import highspy
 
     stages: dict[str, float] = {}
     deadline = start + settings.time_limit_s
-    lp = RestrictedLP(model, settings.seed)
+    lp = RestrictedLP(model, settings.seed, warm)
     if forced is not None:
         _force(lp, forced)
     finished = lp.optimise(deadline)

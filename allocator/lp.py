@@ -45,7 +45,7 @@ class LPTimeoutError(Exception):
 
 
 class RestrictedLP:
-    def __init__(self, model: Model, seed: int):
+    def __init__(self, model: Model, seed: int, warm: np.ndarray | None = None):
         import highspy
 
         from allocator.solve import new_highs
@@ -77,7 +77,8 @@ class RestrictedLP:
         lp.a_matrix_.index_ = np.zeros(0, dtype=np.int32)
         lp.a_matrix_.value_ = np.zeros(0)
         self.solver.passModel(lp)
-        self.add(self._first_columns())
+        first = self._first_columns()
+        self.add(first if warm is None else np.union1d(first, warm))
         self.pricing_rounds = 0
         self.cut_rounds = 0
         self.zero_half_rounds = 0
