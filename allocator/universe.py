@@ -103,11 +103,14 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
         last = (solution, problem)
         if best is None or solution.objective < best[0].objective:
             best = last
-        reduced, outside = _outside_reduced_costs(problem, solution, candidates)
-        market, least = _market_bound(problem, solution, reduced, outside)
         # The cheapest-option floor holds for the market too: every child's cheapest pairs
         # are candidates, and group columns are built from every pair.
-        bound = max(bound, int(np.ceil(market - 1e-6)), cheapest_bound(model))
+        bound = max(bound, cheapest_bound(model))
+        if solution.duals is None:  # nothing to price the pairs left out with
+            break
+        reduced, outside = _outside_reduced_costs(problem, solution, candidates)
+        market, least = _market_bound(problem, solution, reduced, outside)
+        bound = max(bound, int(np.ceil(market - 1e-6)))
         z = solution.objective
         near = reduced - least <= z - market + 0.5
         if not near.any():  # this round's near pairs are all candidates already
@@ -234,8 +237,9 @@ def _outside_reduced_costs(problem: Problem, solution: Solution,
     """
     model, elig = problem.model, problem.elig
     duals = solution.duals
-    if duals is None:  # pragma: no cover - the LP path always returns duals
-        return np.zeros(0), np.zeros(0, np.int64)
+    if duals is None:  # pragma: no cover - solve_large stops first
+        # Pricing nothing would read as "no pair near" and certify the candidates' proof.
+        raise RuntimeError("the candidates' solve returned no duals to price the market")
     by_kind = {}
     for kind in (ROW_VACANCY, ROW_STAFF, ROW_ADMISSION):
         y = np.zeros(model.n_units)
