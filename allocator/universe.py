@@ -56,19 +56,23 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
     """Solve over candidates with pricing rounds; the bound holds for the whole market.
 
     A round ends one of three ways. Pairs price out: they join and the model is solved
-    again. None do, but some lie within the gap (their reduced cost is at most objective
-    minus bound): they could still be in a better allocation, so they join too. Neither:
-    every pair left out is priced beyond the gap, so the candidates' optimum is the
-    market's, and the candidates' proof is a proof for the whole market.
+    again. None do, but some are *near*: forcing one in would raise the market bound by its
+    reduced cost less its child's least, and that rise is within the gap (objective minus
+    market bound), so it could still be in a better allocation; they join too. Neither:
+    every allocation using a pair left out costs more than the round's objective, so the
+    candidates' optimum is the market's, and the candidates' proof is a proof for it.
 
     The last argument carries over rounds. Pairs *not* near in round ``r`` can only be in
-    allocations costing more than that round's objective ``z``: the round's market bound
-    with the pair forced in exceeds ``z``. Once every near pair of round ``r`` has joined,
-    any later round's proven optimum over the candidates (at most ``z``, since the best
-    allocation so far is among them) is the market's: an allocation outside costs more than
+    allocations costing more than that round's objective ``z``. Once every near pair of
+    round ``r`` has joined, any later round's proven bound over the candidates, capped at
+    ``z``, is a bound for the market: an allocation outside the candidates costs more than
     ``z``. So when few pairs are near they join together with those that price out, and the
     rounds stop at the next proof, rather than chase the few pairs that degenerate duals
     price a little below zero each round.
+
+    Both arguments need every cut to weigh the pairs left out at zero or more (a pair
+    outside is in no cut, and its reduced cost leaves the cut duals out); every cut the LP
+    separates has no negative coefficient (``tests/test_universe.py`` holds it).
     """
     from allocator.exact import solve_exact
     from allocator.solve import greedy_solution
