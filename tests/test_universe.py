@@ -267,3 +267,14 @@ def test_no_cut_weighs_a_column_negatively(monkeypatch: pytest.MonkeyPatch) -> N
     assert zero_half, "these markets need {0, 1/2}-cuts for the test to mean anything"
     assert len(coefficients) > len(zero_half)  # and covers
     assert (np.concatenate(coefficients) >= 0).all()
+
+
+def test_the_candidate_path_gives_the_same_allocation_twice(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rounds, near pairs and warm columns are all chosen by index order, never by set or
+    hash order, so the contract's byte-identical allocation holds on this path too."""
+    market = generate(100, 400, 2, AS_OF)
+    first, rounds = _priced_rounds(market, monkeypatch)
+    second, _ = _priced_rounds(market, monkeypatch)
+    assert len(rounds) >= 2
+    assert first.allocation.to_csv(index=False) == second.allocation.to_csv(index=False)
