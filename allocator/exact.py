@@ -44,6 +44,8 @@ MARGIN_GROWTH = 4
 def solve_exact(model: Model, settings: SolveSettings, start: float,
                 incumbents: list[Choice], forced: int | None = None,
                 warm: np.ndarray | None = None) -> Solution:
+    """The steps of the module docstring; ``warm`` columns start the LP's pricing (see
+    :class:`RestrictedLP`), ``forced`` is held at 1."""
     import highspy
 
     stages: dict[str, float] = {}

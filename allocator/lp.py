@@ -46,6 +46,8 @@ class LPTimeoutError(Exception):
 
 class RestrictedLP:
     def __init__(self, model: Model, seed: int, warm: np.ndarray | None = None):
+        """``warm``: global variables to make active from the start, besides each entity's
+        cheapest columns (a start for the pricing, not a restriction of it)."""
         import highspy
 
         from allocator.solve import new_highs
@@ -77,8 +79,8 @@ class RestrictedLP:
         lp.a_matrix_.index_ = np.zeros(0, dtype=np.int32)
         lp.a_matrix_.value_ = np.zeros(0)
         self.solver.passModel(lp)
-        first = self._first_columns()
-        self.add(first if warm is None else np.union1d(first, warm))
+        self.add(self._first_columns() if warm is None
+                 else np.concatenate([self._first_columns(), warm]))
         self.pricing_rounds = 0
         self.cut_rounds = 0
         self.zero_half_rounds = 0

@@ -5,12 +5,14 @@ for thousands of units, tens of millions of pairs in all, but is only ever place
 its cheapest few. So the model is built over *candidate* pairs (each child's cheapest, and
 every pair of a child in a sibling group) and solved exactly; then the duals price every
 other eligible pair, vectorised over the compact pair arrays. Pairs that price out join the
-candidates and the model is solved again; when none do, the solution is optimal for the
-whole market too.
+candidates and the model is solved again, as do the few pairs that could still be in a
+cheaper allocation (:func:`solve_large` says when); once no pair left out could be, the
+candidates' proof is a proof for the whole market.
 
-The bound reported is the Lagrangian of the *whole* market: the candidate model's, plus
-``min(0, reduced cost)`` of every other pair, where the reduced cost leaves out conflict and
-cut duals (which can only raise it), so the bound stays valid whatever the candidates were.
+Each round's bound is a Lagrangian bound of the *whole* market: the candidate model's duals
+applied to every eligible pair, each child taking its least reduced cost, where the pairs
+left out are priced without conflict and cut duals (which can only raise their reduced
+costs), so the bound stays valid whatever the candidates were.
 """
 
 from __future__ import annotations
@@ -39,17 +41,20 @@ from allocator.sorting import lexsort
 ADD_PER_CHILD = 60
 MAX_ROUNDS = 12
 #: A round's near pairs (those that could still be in a better allocation) join with the
-#: ones that price out when there are at most this many, or a quarter of the candidates.
-#: Then the next round's proof is the market's (:func:`solve_large`). Found in a stress
-#: test: a dense market (2.3 million pairs) kept its optimum from round 3 to round 8, each
-#: round adding the dozen pairs its shifting (degenerate) duals priced a few pence below
-#: zero and re-solving for 20 s; the 2,278 near pairs of round 4 would have ended it.
-NEAR_JOIN_MIN = 10_000
+#: ones that price out when there are at most this many, or at most a quarter of the
+#: candidates if that is more (and always when no pair prices out). Then the next round's
+#: proof is the market's (:func:`solve_large`). Found in a stress test: a dense market
+#: (2.3 million pairs) kept its optimum from round 3 to round 8, each round adding the dozen
+#: pairs its shifting (degenerate) duals priced a few pence below zero and re-solving for
+#: 20 s; the 2,278 near pairs of round 4 would have ended it.
+NEAR_JOIN_UP_TO = 10_000
 #: Each round's LP starts with the columns the last round's duals priced within this many
 #: pence of zero (as well as each entity's cheapest). Its pricing then settles in a few
-#: rounds where it took twenty from the cheapest alone: on six stress-test markets solved
+#: passes where it took twenty from the cheapest alone: on six stress-test markets solved
 #: by candidates, 0.5 p, 100 p and 1,000 p saved alike, 100 p a little more.
 WARM_PENCE = 100.0
+#: ``certified`` before any round has earned it: below every objective.
+NO_CERTIFICATE = -(2**62)
 
 
 def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Problem]:
@@ -90,8 +95,10 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
     best: tuple[Solution, Problem] | None = None
     bound = -(2**62)
     # The largest objective of a round whose near pairs are all candidates now (see the
-    # docstring), None while there is none; and the last round, whose duals warm the next.
-    certified: int | None = None
+    # docstring; NO_CERTIFICATE while there is none), the pairs the best round was solved
+    # over, and the last round, whose duals warm the next.
+    certified = NO_CERTIFICATE
+    best_pairs = len(candidates)
     last: tuple[Solution, Problem] | None = None
     for round_ in range(MAX_ROUNDS):
         model = build_model(problem.children, problem.units, problem.elig, problem.costs,
@@ -106,21 +113,20 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
                                warm=None if last is None else _warm(last, model))
         last = (solution, problem)
         if best is None or solution.objective < best[0].objective:
-            best = last
+            best, best_pairs = last, len(candidates)
         # The cheapest-option floor holds for the market too: every child's cheapest pairs
         # are candidates, and group columns are built from every pair.
         bound = max(bound, cheapest_bound(model))
-        if solution.duals is None:  # nothing to price the pairs left out with
-            break
+        if solution.duals is None or solution.reduced is None or solution.lagrangian is None:
+            break  # nothing to price the pairs left out with (no solve of ours returns this)
         reduced, outside = _outside_reduced_costs(problem, solution, candidates)
         market, least = _market_bound(problem, solution, reduced, outside)
         bound = max(bound, int(np.ceil(market - 1e-6)))
-        z = solution.objective
-        near = reduced - least <= z - market + 0.5
+        objective = solution.objective
+        near = reduced - least <= objective - market + 0.5
         if not near.any():  # this round's near pairs are all candidates already
-            certified = z if certified is None else max(certified, z)
-        if certified is not None:
-            bound = max(bound, min(solution.bound, certified))
+            certified = max(certified, objective)
+        bound = max(bound, min(solution.bound, certified))
         stages[f"round_{round_}"] = time.perf_counter() - start
         # The candidates' own solve stops short of its proof only at its time limit; then
         # there is no time for another round, and its gap would let every pair priced
@@ -130,16 +136,18 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
                 or settings.close_enough(best[0].objective, min(bound, best[0].objective)):
             break
         joining = _first_per_child(problem, outside[reduced < -0.5], reduced[reduced < -0.5])
-        if not len(joining) or near.sum() <= max(NEAR_JOIN_MIN, len(candidates) // 4):
+        all_near = not len(joining) or near.sum() <= max(NEAR_JOIN_UP_TO, len(candidates) // 4)
+        if all_near:
             joining = np.union1d(joining, outside[near])
-            certified = z if certified is None else max(certified, z)
         if not len(joining) or time.perf_counter() > deadline:
             break
         candidates = np.union1d(candidates, joining)
+        if all_near:
+            certified = max(certified, objective)
     assert best is not None
     solution, problem = best
     bound = min(bound, solution.objective)
-    stages["candidate_pairs"] = float(len(candidates))
+    stages["candidate_pairs"] = float(best_pairs)
     status = "optimal" if bound >= solution.objective else "feasible"
     return replace(solution, bound=bound, status=status, method=solution.method + "+pricing",
                    seconds=time.perf_counter() - start,
@@ -152,11 +160,10 @@ def _carried(best: tuple[Solution, Problem], model: Model) -> tuple[np.ndarray, 
     return _same_columns(problem.model, solution.columns, model), solution.split.copy()
 
 
-def _warm(last: tuple[Solution, Problem], model: Model) -> np.ndarray | None:
+def _warm(last: tuple[Solution, Problem], model: Model) -> np.ndarray:
     """The columns the last round's duals priced near zero, as columns of this model."""
     solution, problem = last
-    if solution.reduced is None:
-        return None
+    assert solution.reduced is not None  # solve_large stops at a round without duals
     old = problem.model
     near_zero = np.flatnonzero(solution.reduced[:old.n_columns] <= WARM_PENCE)
     return _same_columns(old, near_zero, model)
@@ -192,9 +199,7 @@ def _market_bound(problem: Problem, solution: Solution, outside_reduced: np.ndar
     less that, which decides whether it could be in a better allocation.
     """
     model = problem.model
-    if solution.reduced is None or solution.lagrangian is None:
-        return ((solution.lagrangian or 0.0) + float(np.minimum(outside_reduced, 0.0).sum()),
-                np.zeros(len(outside)))
+    assert solution.reduced is not None and solution.lagrangian is not None  # see solve_large
     k = model.n_columns
     reduced = solution.reduced
     constant = solution.lagrangian - float(np.minimum(reduced, 0.0).sum())  # y.b (and cuts)
@@ -241,9 +246,8 @@ def _outside_reduced_costs(problem: Problem, solution: Solution,
     """
     model, elig = problem.model, problem.elig
     duals = solution.duals
-    if duals is None:  # pragma: no cover - solve_large stops first
-        # Pricing nothing would read as "no pair near" and certify the candidates' proof.
-        raise RuntimeError("the candidates' solve returned no duals to price the market")
+    # Pricing nothing would read as "no pair near" and certify the candidates' proof.
+    assert duals is not None  # solve_large stops at a round without duals
     by_kind = {}
     for kind in (ROW_VACANCY, ROW_STAFF, ROW_ADMISSION):
         y = np.zeros(model.n_units)

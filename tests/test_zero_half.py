@@ -8,6 +8,7 @@ import datetime
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,3 +114,35 @@ def test_a_regional_lp_needs_no_mip_with_them() -> None:
                    baseline)
     assert result.status == "optimal" and result.method == "lp"
     assert result.objective == result.bound == 340_341_041
+
+
+def test_no_cut_weighs_a_column_negatively(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The market bound and the near-pair certificate (allocator/universe.py) price a pair
+    left out without the cut duals: sound only while every cut weighs columns at zero or
+    more (a future cut built from a split group's member rows, with their -1 on the split
+    variable, would quietly break both). Raised in review; this holds it for covers and
+    {0, 1/2}-cuts alike."""
+    import time
+
+    import allocator.lp as lp_module
+
+    zero_half: list = []
+    real = lp_module.separate_zero_half
+
+    def recording(*args):
+        found = real(*args)
+        zero_half.extend(found)
+        return found
+
+    monkeypatch.setattr(lp_module, "separate_zero_half", recording)
+    coefficients = []
+    for seed in range(1, 7):
+        market = generate(300, 600, seed, AS_OF)
+        problem = build_problem(load_inputs(market.referrals, market.units,
+                                            conflicts=market.conflicts, as_of=AS_OF))
+        lp = lp_module.RestrictedLP(problem.model, seed)
+        lp.optimise(time.perf_counter() + 60)
+        coefficients += lp.cut_coef
+    assert zero_half, "these markets need {0, 1/2}-cuts for the test to mean anything"
+    assert len(coefficients) > len(zero_half)  # and covers
+    assert (np.concatenate(coefficients) >= 0).all()
