@@ -1,7 +1,7 @@
 """Thirty-three stress markets, built far from the other benchmarks, re-created from a seed.
 
 The other benchmarks time the demo market (``scenarios.demo_data``) at larger and larger
-sizes, so they only ever exercise the structure that generator gives: few offers, 5% of
+sizes, so they only ever exercise the structure that generator gives: no offers, 5% of
 children in sibling groups, plenty of places. These markets push one structure each, or all
 at once, well past it: offers with ``capacity_use`` up to 3, up to 30% of children in
 sibling groups of up to six (some free to split, some with mixed keep flags), 1-3 conflicts
@@ -27,7 +27,7 @@ For each market the script runs what a user runs: ``pdps allocate`` in its own p
     .venv/bin/python benchmarks/stress.py --list
     .venv/bin/python benchmarks/stress.py --market t00_smoke --market l1_mix_small
     .venv/bin/python benchmarks/stress.py --all [--time-limit 300] [--keep /tmp/stress]
-    .venv/bin/python benchmarks/stress.py --market m1_dense_pairs --generate-only --out DIR
+    .venv/bin/python benchmarks/stress.py --market m1_dense_pairs --generate DIR
 """
 
 from __future__ import annotations
@@ -260,10 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="pdps allocate --time-limit (default: the policy's, 30 s)")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
                         help="keep each market's files, outputs and logs in DIR/NAME")
-    parser.add_argument("--generate-only", action="store_true",
-                        help="write one market's files to --out and print the pdps commands")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="folder for --generate-only")
+    parser.add_argument("--generate", type=Path, default=None, metavar="DIR",
+                        help="only write one market's files to DIR (new or empty) and print "
+                        "the pdps commands to run on them")
     args = parser.parse_args(argv)
     if args.list:
         list_markets()
@@ -271,13 +270,19 @@ def main(argv: list[str] | None = None) -> int:
     names = list(MARKETS) if args.all else list(dict.fromkeys(args.market))
     if not names:
         parser.error("give --market NAME (repeatable), --all or --list")
-    if args.generate_only:
-        if len(names) != 1 or args.out is None:
-            parser.error("--generate-only writes one market: give one --market and --out DIR")
-        print(f"{names[0]}: {generate(knobs_of(names[0]), args.out)}")
-        files = " ".join(shlex.quote(a) for a in input_args(args.out))
-        print(f"pdps allocate {files} -o {shlex.quote(str(args.out / 'out'))}")
-        print(f"pdps check -a {shlex.quote(str(args.out / 'out' / 'allocation.csv'))} {files}")
+    if args.generate is not None:
+        out = args.generate
+        if len(names) != 1:
+            parser.error("--generate writes one market: give one --market")
+        # A folder holding another market's files would mix the two (its offers.csv, say,
+        # left beside this market's referrals, and passed to pdps by input_args).
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            parser.error(f"{out} is not a new or empty folder")
+        print(f"{names[0]}: {generate(knobs_of(names[0]), out)}")
+        command = " ".join(shlex.quote(part) for part in pdps())
+        files = " ".join(shlex.quote(a) for a in input_args(out))
+        print(f"{command} allocate {files} -o {shlex.quote(str(out / 'out'))}")
+        print(f"{command} check -a {shlex.quote(str(out / 'out' / 'allocation.csv'))} {files}")
         return 0
     if args.keep is not None:
         taken = [n for n in names if (args.keep / n).exists()]

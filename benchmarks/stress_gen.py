@@ -46,8 +46,6 @@ BASE_PRICE = {"foster": 850, "residential": 5000, "supported": 1700, "parent_chi
 
 
 # ------------------------------------------------------------------------------ generator
-# Every random draw below is made in the order of the generator that built the markets the
-# docs quote: reordering or merging draws changes every market, so keep them as they are.
 
 def knob_parser() -> argparse.ArgumentParser:
     """The generator's arguments: sizes, seed and one knob per structure it can stress."""
@@ -338,35 +336,29 @@ def gen_offers(rng: np.random.Generator, knobs: argparse.Namespace, ch: pd.DataF
                                        "capacity_use"])
 
 
+#: The policy's fallbacks: the contract's two, or seven across routes and settings (the
+#: same two first). Prices are scaled by ``--fb-price-factor``.
+DEFAULT_FALLBACKS: list[dict[str, Any]] = [
+    {"route": "lcr", "setting": "residential", "weekly_price": 5200, "distance_miles": 30},
+    {"route": "regional", "setting": "foster", "weekly_price": 980, "distance_miles": 35},
+]
+RICH_FALLBACKS: list[dict[str, Any]] = [
+    *DEFAULT_FALLBACKS,
+    {"route": "spot", "setting": "residential", "weekly_price": 6500, "distance_miles": 60},
+    {"route": "spot", "setting": "foster", "weekly_price": 1300, "distance_miles": 50},
+    {"route": "regional", "setting": "supported", "weekly_price": 1900, "distance_miles": 25},
+    {"route": "lcr", "setting": "parent_child", "weekly_price": 4200, "distance_miles": 40},
+    {"route": "pdps", "setting": "foster", "weekly_price": 900, "distance_miles": 20},
+]
+
+
 def gen_policy(rng: np.random.Generator, knobs: argparse.Namespace) -> dict[str, Any]:
     """``policy.yaml``: the contract's defaults except the fallbacks (none, the default two,
     or seven across routes and settings, at scaled prices, with random capacities) and the
     few rules and weights the knobs set."""
     f = knobs.fb_price_factor
-    if knobs.fallbacks == "none":
-        fbs = []
-    elif knobs.fallbacks == "rich":
-        fbs = [
-            {"route": "lcr", "setting": "residential", "weekly_price": 5200 * f,
-             "distance_miles": 30},
-            {"route": "regional", "setting": "foster", "weekly_price": 980 * f,
-             "distance_miles": 35},
-            {"route": "spot", "setting": "residential", "weekly_price": 6500 * f,
-             "distance_miles": 60},
-            {"route": "spot", "setting": "foster", "weekly_price": 1300 * f,
-             "distance_miles": 50},
-            {"route": "regional", "setting": "supported", "weekly_price": 1900 * f,
-             "distance_miles": 25},
-            {"route": "lcr", "setting": "parent_child", "weekly_price": 4200 * f,
-             "distance_miles": 40},
-            {"route": "pdps", "setting": "foster", "weekly_price": 900 * f,
-             "distance_miles": 20},
-        ]
-    else:
-        fbs = [{"route": "lcr", "setting": "residential", "weekly_price": 5200 * f,
-                "distance_miles": 30},
-               {"route": "regional", "setting": "foster", "weekly_price": 980 * f,
-                "distance_miles": 35}]
+    chosen = {"none": [], "rich": RICH_FALLBACKS}.get(knobs.fallbacks, DEFAULT_FALLBACKS)
+    fbs = [{**fb, "weekly_price": fb["weekly_price"] * f} for fb in chosen]
     for fb in fbs:
         fb["weekly_price"] = round(fb["weekly_price"], 2)
         if knobs.fb_cap == "null":
