@@ -123,12 +123,12 @@ def gen_units(rng: np.random.Generator, knobs: argparse.Namespace) -> pd.DataFra
     amax = np.where(setting == "supported", 17, rng.choice([10, 15, 17, 17], n))
     amax = np.maximum(amax, amin)
     sexes = rng.choice(["any", "M", "F"], n, p=[0.8, 0.1, 0.1])
-    ns = []
+    needs_supported = []
     for i in range(n):
         k = [c for c in NEEDS if rng.random() < knobs.unit_needs_rate]
         if setting[i] == "parent_child":
             k.append("PC")
-        ns.append(";".join(k))
+        needs_supported.append(";".join(k))
     staff = rng.integers(0, knobs.staff_max + 1, n)
     staff[rng.random(n) < knobs.staff_zero_frac] = 0
     staff = pd.array(staff, dtype="Int64")
@@ -157,7 +157,7 @@ def gen_units(rng: np.random.Generator, knobs: argparse.Namespace) -> pd.DataFra
         "lots": np.where(route == "pdps", "L1", ""), "admitted_date": admitted,
         "local_authority": la, "lat": lat, "lon": lon,
         "ofsted_urn": [f"SC{100000 + i}" for i in range(n)], "ofsted_rating": rating,
-        "age_min": amin, "age_max": amax, "sexes": sexes, "needs_supported": ns,
+        "age_min": amin, "age_max": amax, "sexes": sexes, "needs_supported": needs_supported,
         "vacancies": 0, "staff_capacity": staff, "accepts_emergency": emerg,
         "available_from": iso(avail), "weekly_price": price, "price_1to1": p1,
         "price_2to1": np.round(p1 * 2, -1), "price_3to1": np.round(p1 * 3, -1),
@@ -244,8 +244,8 @@ def gen_children(rng: np.random.Generator, knobs: argparse.Namespace) -> pd.Data
     want = int(knobs.sib_frac * n)
     order = rng.permutation(n)
     pos, g = 0, 0
-    sg = np.full(n, None, dtype=object)
-    kt = np.full(n, None, dtype=object)
+    groups = np.full(n, None, dtype=object)
+    keep_flags = np.full(n, None, dtype=object)
     while pos < want:
         size = int(rng.integers(knobs.sib_min, knobs.sib_max + 1))
         members = order[pos:pos + size]
@@ -261,15 +261,15 @@ def gen_children(rng: np.random.Generator, knobs: argparse.Namespace) -> pd.Data
                 for m in members]
         if min(ages) < 16 and "supported" in df.at[lead, "settings"]:
             df.loc[members, "settings"] = "foster;residential"
-        sg[members] = f"G{g:05d}"
+        groups[members] = f"G{g:05d}"
         keep = not (rng.random() < knobs.keep_false_frac)
-        kt[members] = keep
+        keep_flags[members] = keep
         if rng.random() < knobs.mixed_keep_frac:
-            kt[members[0]] = True
-            kt[members[1:]] = False
+            keep_flags[members[0]] = True
+            keep_flags[members[1:]] = False
         g += 1
-    df["sibling_group"] = sg
-    df["keep_together"] = kt
+    df["sibling_group"] = groups
+    df["keep_together"] = keep_flags
     return df
 
 
@@ -356,25 +356,25 @@ def gen_policy(rng: np.random.Generator, knobs: argparse.Namespace) -> dict[str,
     """``policy.yaml``: the contract's defaults except the fallbacks (none, the default two,
     or seven across routes and settings, at scaled prices, with random capacities) and the
     few rules and weights the knobs set."""
-    f = knobs.fb_price_factor
+    factor = knobs.fb_price_factor
     chosen = {"none": [], "rich": RICH_FALLBACKS}.get(knobs.fallbacks, DEFAULT_FALLBACKS)
-    fbs = [{**fb, "weekly_price": fb["weekly_price"] * f} for fb in chosen]
-    for fb in fbs:
+    fallbacks = [{**fb, "weekly_price": fb["weekly_price"] * factor} for fb in chosen]
+    for fb in fallbacks:
         fb["weekly_price"] = round(fb["weekly_price"], 2)
         if knobs.fb_cap == "null":
             fb["capacity"] = None
         else:
             lo, hi = (int(x) for x in knobs.fb_cap.split(","))
             fb["capacity"] = int(rng.integers(lo, hi + 1))
-    pol: dict[str, Any] = {"fallbacks": fbs}
+    policy: dict[str, Any] = {"fallbacks": fallbacks}
     rules = {}
     if knobs.policy_max_dist is not None:
         rules["max_distance_miles"] = knobs.policy_max_dist
     if rules:
-        pol["rules"] = rules
+        policy["rules"] = rules
     if knobs.offer_quality:
-        pol["weights"] = {"offer_quality_point": knobs.offer_quality}
-    return pol
+        policy["weights"] = {"offer_quality_point": knobs.offer_quality}
+    return policy
 
 
 def generate(knobs: argparse.Namespace, folder: Path) -> str:
@@ -386,22 +386,25 @@ def generate(knobs: argparse.Namespace, folder: Path) -> str:
     """
     rng = np.random.default_rng(knobs.seed)
     r_u, r_c, r_k, r_o, r_p = rng.spawn(5)
-    un = gen_units(r_u, knobs)
-    ch = gen_children(r_c, knobs)
-    cf = gen_conflicts(r_k, knobs, ch)
-    of = gen_offers(r_o, knobs, ch, un)
-    pol = gen_policy(r_p, knobs)
+    units = gen_units(r_u, knobs)
+    children = gen_children(r_c, knobs)
+    conflicts = gen_conflicts(r_k, knobs, children)
+    offers = gen_offers(r_o, knobs, children, units)
+    policy = gen_policy(r_p, knobs)
     (folder / "input").mkdir(parents=True, exist_ok=True)
-    for frame in (ch, un, cf):
+    for frame in (children, units, conflicts):
         for c in frame.columns:
             if frame[c].dtype == object and frame[c].map(lambda v: isinstance(v, bool)).any():
                 frame[c] = frame[c].map(lambda v: "" if v is None else ("true" if v else "false"))
-    for frame, file in ((ch, "referrals"), (un, "units"), (cf, "conflicts"), (of, "offers")):
+    named = ((children, "referrals"), (units, "units"), (conflicts, "conflicts"),
+             (offers, "offers"))
+    for frame, file in named:
         if frame is not None:
             frame.to_csv(folder / "input" / f"{file}.csv", index=False, na_rep="")
-    (folder / "policy.yaml").write_text(yaml.safe_dump(pol, sort_keys=False))
-    sibs = ch["sibling_group"].notna().sum()
-    return (f"{len(ch)} children ({sibs} in groups, {(ch.staffing != 'standard').sum()} "
-            f"enhanced, {(ch.urgency == 'emergency').sum()} emergency), {len(un)} units "
-            f"({un.vacancies.sum()} vacancies), {len(cf)} conflicts, "
-            f"{0 if of is None else len(of)} offers, {len(pol['fallbacks'])} fallbacks")
+    (folder / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    sibs = children["sibling_group"].notna().sum()
+    enhanced = (children.staffing != "standard").sum()
+    return (f"{len(children)} children ({sibs} in groups, {enhanced} "
+            f"enhanced, {(children.urgency == 'emergency').sum()} emergency), {len(units)} units "
+            f"({units.vacancies.sum()} vacancies), {len(conflicts)} conflicts, "
+            f"{0 if offers is None else len(offers)} offers, {len(policy['fallbacks'])} fallbacks")
