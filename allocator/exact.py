@@ -16,6 +16,7 @@ A ``forced`` column (used to measure runner-ups) is held at 1 throughout.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,9 +44,13 @@ MARGIN_GROWTH = 4
 
 def solve_exact(model: Model, settings: SolveSettings, start: float,
                 incumbents: list[Choice], forced: int | None = None,
-                warm: np.ndarray | None = None) -> Solution:
+                warm: np.ndarray | None = None,
+                before_mip: Callable[[Solution], bool] | None = None) -> Solution:
     """The steps of the module docstring; ``warm`` columns start the LP's pricing (see
-    :class:`RestrictedLP`), ``forced`` is held at 1."""
+    :class:`RestrictedLP`), ``forced`` is held at 1. ``before_mip`` sees the LP's solution
+    (its incumbent, bound and duals) before a MIP would run, and returns True to have it
+    returned as it is: a market priced in rounds skips the MIP while pairs outside the
+    model still price out (allocator/universe.py)."""
     import highspy
 
     stages: dict[str, float] = {}
@@ -92,11 +97,13 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
     columns, split = min(candidates, key=lambda c: (objective_of(model, *c), tuple(c[0])))
     incumbent = objective_of(model, columns, split)
     stages["incumbent"] = time.perf_counter() - start
-    if settings.close_enough(incumbent, bound) or time.perf_counter() >= deadline:
-        proven = min(incumbent, bound)
-        return Solution(columns, split, incumbent, proven,
-                        "optimal" if proven >= incumbent else "feasible", "lp+heuristic",
-                        time.perf_counter() - start, stages, duals, lagrangian, reduced)
+    proven = min(incumbent, bound)
+    heuristic = Solution(columns, split, incumbent, proven,
+                         "optimal" if proven >= incumbent else "feasible", "lp+heuristic",
+                         time.perf_counter() - start, stages, duals, lagrangian, reduced)
+    if settings.close_enough(incumbent, bound) or time.perf_counter() >= deadline \
+            or (before_mip is not None and before_mip(heuristic)):
+        return heuristic
     # Reduced-cost fixing: a column whose reduced cost exceeds incumbent - lagrangian cannot
     # be in a better allocation. When that still leaves many columns (a weak incumbent),
     # first solve the MIP over a narrower margin, the one that keeps about ten columns an

@@ -109,9 +109,10 @@ def test_a_round_cut_short_never_undoes_an_earlier_round(
     rounds: list[Solution] = []
     carried: list[int] = []
 
-    def second_cut_short(model, settings, start, incumbents, forced=None, warm=None):
+    def second_cut_short(model, settings, start, incumbents, forced=None, warm=None, **hooks):
         if not rounds:
-            rounds.append(real_solve_exact(model, settings, start, incumbents, forced, warm))
+            rounds.append(real_solve_exact(model, settings, start, incumbents, forced, warm,
+                                           **hooks))
             return rounds[0]
         carried.append(min(objective_of(model, *c) for c in incumbents))
         greedy = incumbents[0]  # what a round stopped at once would hand back
@@ -171,8 +172,8 @@ def _priced_rounds(market: Any, monkeypatch: pytest.MonkeyPatch
 
     rounds: list[tuple[Any, Any, Any]] = []
 
-    def recording(model, settings, start, incumbents, forced=None, warm=None):
-        found = real_solve_exact(model, settings, start, incumbents, forced, warm)
+    def recording(model, settings, start, incumbents, forced=None, warm=None, **hooks):
+        found = real_solve_exact(model, settings, start, incumbents, forced, warm, **hooks)
         rounds.append((model, warm, found))
         return found
 
@@ -284,3 +285,50 @@ def test_the_candidate_path_agrees_across_fresh_processes(tmp_path: Path) -> Non
                               cwd=Path(__file__).resolve().parent.parent, check=True)
         digests.add(done.stdout.strip())
     assert len(digests) == 1
+
+
+def test_before_mip_returns_the_lps_allocation_and_bound_unproven() -> None:
+    """The hook the pricing rounds use to skip a MIP: the solve stops after the LP and its
+    incumbent, with a valid bound and the duals to price with; without it, the same model
+    (one that needs a MIP) is proven."""
+    from allocator.exact import solve_exact
+    from allocator.problem import build_problem
+    from allocator.solve import SolveSettings, greedy_solution
+    from allocator.validate import load_inputs
+
+    market = generate(200, 400, 2, AS_OF)
+    problem = build_problem(load_inputs(market.referrals, market.units,
+                                        conflicts=market.conflicts, as_of=AS_OF))
+    greedy = greedy_solution(problem.model, problem.children)
+    start = [(greedy.columns, greedy.split)]
+    settings = SolveSettings(time_limit_s=60)
+    import time
+
+    proven = solve_exact(problem.model, settings, time.perf_counter(), start)
+    seen = []
+    stopped = solve_exact(problem.model, settings, time.perf_counter(), start,
+                          before_mip=lambda lp: seen.append(lp) or True)
+    assert "mip" in proven.stages and proven.status == "optimal"
+    assert seen and "mip" not in stopped.stages and stopped.method == "lp+heuristic"
+    assert stopped.bound <= proven.objective <= stopped.objective
+    assert stopped.duals is not None and stopped.reduced is not None
+
+
+@pytest.mark.parametrize("share, skipped", [(0.01, True), (1e9, False)])
+def test_a_round_whose_lp_prices_out_many_pairs_skips_its_mip(
+        share: float, skipped: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Price and branch: proving a round's candidates optimal is wasted while many pairs
+    outside price out, since they are about to join (the dense stress market spent 10 s
+    of a 37 s solve on such a MIP). The rounds that skip must still end at the plain
+    path's proven optimum."""
+    import allocator.universe as universe
+
+    market = generate(300, 600, 12, AS_OF)
+    plain = _plain_objective(market)
+    monkeypatch.setattr(universe, "SKIP_MIP_SHARE", share)
+    priced, rounds = _priced_rounds(market, monkeypatch)
+    assert priced.summary["status"] == "optimal"
+    assert priced.summary["objective"] == plain
+    unproven = [found for _, _, found in rounds[:-1]
+                if found.method == "lp+heuristic" and found.status == "feasible"]
+    assert bool(unproven) == skipped
