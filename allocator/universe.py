@@ -117,22 +117,11 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
         # Price and branch: while the LP's duals price many pairs outside the candidates,
         # proving the candidates' optimum is wasted (they are about to grow), so the MIP
         # waits for a round where few do, or the last round.
-        priced_out = False
-
-        def more_to_price(lp_solution: Solution, problem: Problem = problem,
-                          candidates: np.ndarray = candidates,
-                          last_round: bool = round_ == MAX_ROUNDS - 1) -> bool:
-            nonlocal priced_out
-            if last_round or lp_solution.duals is None:
-                return False
-            outside_reduced, _ = _outside_reduced_costs(problem, lp_solution, candidates)
-            priced_out = int((outside_reduced < -0.5).sum()) > len(candidates) * SKIP_MIP_SHARE
-            return priced_out
-
+        pricing = _Pricing(problem, candidates, last_round=round_ == MAX_ROUNDS - 1)
         solution = solve_exact(model, remaining, time.perf_counter(),
                                [(baseline.columns, baseline.split), *incumbents],
                                warm=None if last is None else _warm(last, model),
-                               before_mip=more_to_price)
+                               before_mip=pricing.skip_mip)
         last = (solution, problem)
         if best is None or solution.objective < best[0].objective:
             best, best_pairs = last, len(candidates)
@@ -141,7 +130,7 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
         bound = max(bound, cheapest_bound(model))
         if solution.duals is None or solution.reduced is None or solution.lagrangian is None:
             break  # nothing to price the pairs left out with (no solve of ours returns this)
-        reduced, outside = _outside_reduced_costs(problem, solution, candidates)
+        reduced, outside = pricing.outside(solution)
         market, least = _market_bound(problem, solution, reduced, outside)
         bound = max(bound, int(np.ceil(market - 1e-6)))
         objective = solution.objective
@@ -153,8 +142,8 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
         # The candidates' own solve stops short of its proof only at its time limit; then
         # there is no time for another round, and its gap would let every pair priced
         # within it join (millions, on a national market given a few seconds).
-        stopped = not priced_out and not settings.close_enough(solution.objective,
-                                                                solution.bound)
+        stopped = not pricing.skipped and not settings.close_enough(solution.objective,
+                                                                     solution.bound)
         if stopped or time.perf_counter() > deadline \
                 or settings.close_enough(best[0].objective, min(bound, best[0].objective)):
             break
@@ -175,6 +164,33 @@ def solve_large(problem: Problem, settings: SolveSettings) -> tuple[Solution, Pr
     return replace(solution, bound=bound, status=status, method=solution.method + "+pricing",
                    seconds=time.perf_counter() - start,
                    stages={**solution.stages, **stages}), problem
+
+
+class _Pricing:
+    """One round's pricing of the pairs left out, done once: asked before the MIP (to skip
+    it while many price out) and again after the solve, whose duals are the LP's own when
+    the MIP ran or was skipped."""
+
+    def __init__(self, problem: Problem, candidates: np.ndarray, last_round: bool):
+        self.problem, self.candidates, self.last_round = problem, candidates, last_round
+        self.skipped = False
+        self._done: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def outside(self, solution: Solution) -> tuple[np.ndarray, np.ndarray]:
+        """The reduced costs of the pairs left out under ``solution``'s duals, and those pairs."""
+        if self._done is None or self._done[0] is not solution.duals:
+            self._done = (solution.duals,
+                          *_outside_reduced_costs(self.problem, solution, self.candidates))
+        return self._done[1], self._done[2]
+
+    def skip_mip(self, lp_solution: Solution) -> bool:
+        """Whether more than SKIP_MIP_SHARE of the candidates' count price out (never in the
+        last round, whose MIP must prove what it can)."""
+        if self.last_round or lp_solution.duals is None:
+            return False
+        reduced, _ = self.outside(lp_solution)
+        self.skipped = int((reduced < -0.5).sum()) > len(self.candidates) * SKIP_MIP_SHARE
+        return self.skipped
 
 
 def _carried(best: tuple[Solution, Problem], model: Model) -> tuple[np.ndarray, np.ndarray]:
