@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -153,7 +154,8 @@ def write_outputs(result: AllocationResult, out_dir: Path, *, force: bool = Fals
     _check_target(out_dir, force)
     parent = out_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
+    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out_dir.name, "partial"),
+                                    dir=parent))
     try:
         write_text_csv(result.allocation, staging / "allocation.csv")
         write_text_csv(result.exclusions, staging / "exclusions.csv")
@@ -182,6 +184,7 @@ SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILES) -> None:
     """Refuse an unusable ``--out`` before anything is read or solved."""
+    _check_name_lengths(out_dir)
     if not out_dir.exists():
         ancestor = out_dir.absolute().parent
         while not ancestor.exists() and ancestor != ancestor.parent:
@@ -190,10 +193,12 @@ def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILE
             raise InputError([Issue("--out", None, None,
                                     f"{out_dir} cannot be created: {ancestor} is a file, "
                                     "not a folder", "usage")])
+        _check_writable(out_dir, ancestor)
         return
     if not out_dir.is_dir():
         raise InputError([Issue("--out", None, None, f"{out_dir} exists and is not a folder",
                                 "usage")])
+    _check_writable(out_dir, out_dir.absolute().parent)
     if force:
         return
     contents = sorted(path.name for path in out_dir.iterdir()
@@ -215,6 +220,40 @@ def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILE
                                 "pass --force to replace it all)", "usage")])
 
 
+def _check_writable(out_dir: Path, ancestor: Path) -> None:
+    """Refuse a folder that cannot be written as usage.
+
+    Found in review: a read-only ``--out`` was an internal fault (exit 1), and only after
+    the whole solve. The probe is a folder made and removed at once in ``ancestor`` (where
+    the results' staging folder will go), so nothing is left behind.
+    """
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".pdps-probe-", dir=ancestor))
+    except OSError as exc:
+        raise InputError([Issue("--out", None, None,
+                                f"{out_dir} cannot be written: {ancestor} is not writable "
+                                f"({exc.strerror or type(exc).__name__})", "usage")]) from None
+
+
+def _check_name_lengths(out_dir: Path) -> None:
+    """A folder name longer than the file system allows (255 bytes on most) is a usage
+    error: even asking whether it exists raised ``File name too long`` (exit 1)."""
+    for part in out_dir.absolute().parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise InputError([Issue("--out", None, None,
+                                    f"a folder name in --out is longer than {NAME_MAX} "
+                                    "bytes, more than file systems allow", "usage")])
+
+
+#: The longest file or folder name most file systems take (ext4, NTFS, APFS).
+NAME_MAX = 255
+
+
+def _staging_prefix(name: str, kind: str) -> str:
+    """A hidden sibling's prefix, short enough for a name already near the limit."""
+    return f".{name[:40]}.{kind}-"
+
+
 def _swap_into_place(staging: Path, target: Path) -> None:
     """Replace ``target`` with ``staging`` by renames only."""
     if not target.exists():
@@ -224,7 +263,7 @@ def _swap_into_place(staging: Path, target: Path) -> None:
         target.rmdir()
         staging.rename(target)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    retired = Path(tempfile.mkdtemp(prefix=_staging_prefix(target.name, "old"), dir=target.parent))
     retired.rmdir()
     target.rename(retired)
     try:

@@ -13,6 +13,10 @@ from __future__ import annotations
 MAX_POUNDS = 10_000_000
 #: Most miles a costed distance (a fallback's) may be: half the Earth's circumference.
 MAX_MILES = 12_500
+#: Most children a fallback's ``capacity`` may name. Capacities become 64-bit integers in the
+#: model (2**63 was an internal error); no purchasing system takes a million children in one
+#: batch, and ``null`` already means no limit.
+MAX_PLACES = 1_000_000
 #: HiGHS's ``random_seed`` is a C ``int``.
 MAX_SEED = 2**31 - 1
 #: Placement lengths past which every child turns 18 within the placement (30 years): longer

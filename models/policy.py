@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from models.codes import PlaceCode, Route, Setting
-from models.limits import MAX_MILES, MAX_POUNDS, MAX_SEED
+from models.limits import MAX_MILES, MAX_PLACES, MAX_POUNDS, MAX_SEED
 
 
 def _a_number(value: Any) -> Any:
@@ -122,7 +122,7 @@ class Fallback(StrictModel):
     setting: Setting
     weekly_price: NonNegative
     distance_miles: CostedMiles
-    capacity: Annotated[int, Number, Field(ge=0)] | None = None
+    capacity: Annotated[int, Number, Field(ge=0, le=MAX_PLACES)] | None = None
 
     @property
     def option(self) -> str:

@@ -717,6 +717,46 @@ def test_an_out_below_a_file_is_a_usage_error(folder: Path, tables) -> None:
     assert (folder / "afile").read_text() == "precious"
 
 
+# Found in review: a read-only --out was an internal fault (exit 1, OSError) found only after
+# the whole solve; the staging folder's name (".<out name>.partial-xxxx") broke the file
+# system's 255-byte limit for a valid 250-character --out; a longer one was an OSError.
+def test_an_unwritable_out_is_a_usage_error_before_reading(folder: Path, tables,
+                                                            monkeypatch) -> None:
+    import tempfile
+
+    import allocator.write
+
+    paths = write(folder, tables)
+    real = tempfile.mkdtemp
+
+    def read_only(*args, **kwargs):
+        if kwargs.get("prefix", "").startswith(".pdps-probe-"):
+            raise OSError(30, "Read-only file system")
+        return real(*args, **kwargs)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the inputs were read before --out was checked")
+
+    monkeypatch.setattr(allocator.write.tempfile, "mkdtemp", read_only)
+    monkeypatch.setattr("allocator.validate.read_table", never)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 2 and "--out" in stderr and "Read-only file system" in stderr, stderr
+    assert not out.exists()
+
+
+def test_out_names_near_and_over_the_file_system_limit(folder: Path, tables) -> None:
+    paths = write(folder, tables)
+    longest = folder / ("x" * 250)
+    code, stderr, _ = invoke(allocate_args(paths, longest))
+    assert code == 0 and (longest / "allocation.csv").is_file(), stderr
+    too_long = folder / ("y" * 256) / "out"
+    code, stderr, _ = invoke(allocate_args(paths, too_long))
+    assert code == 2 and "longer than 255 bytes" in stderr and "Traceback" not in stderr, stderr
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*(p.name for p in paths.values()), longest.name])
+
+
 # Found by the sweep: a weekly_price of 1e18 passed validation, overflowed int64 pence and
 # failed in the solver (exit 1). Prices are now capped at models.limits.MAX_POUNDS.
 @pytest.mark.parametrize("price", ["1e18", "10000001", "1e300"])
@@ -748,7 +788,12 @@ def test_the_largest_allowed_price_still_allocates(market: dict[str, Path],
                                            ("weights: {distance_per_mile: 1.0e+300}\n",
                                             "distance_per_mile"),
                                            ("solver: {time_limit_s: .inf}\n", "time_limit_s"),
-                                           ("solver: {seed: 4294967296}\n", "seed")])
+                                           ("solver: {seed: 4294967296}\n", "seed"),
+                                           # Found in review: 2**63 was an OverflowError.
+                                           ("fallbacks: [{route: lcr, setting: residential, "
+                                            "weekly_price: 5200, distance_miles: 30, "
+                                            "capacity: 9223372036854775808}]\n",
+                                            "fallbacks.0.capacity")])
 def test_an_infinite_policy_number_is_bad_input(market: dict[str, Path], folder: Path,
                                                 text: str, key: str) -> None:
     paths = market_copy(market, folder)
