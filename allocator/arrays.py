@@ -58,9 +58,17 @@ def authority_vocabulary(inputs: Inputs) -> np.ndarray:
 
 def days_from(column: pd.Series, as_of: date, default: int) -> np.ndarray:
     """Whole days from ``as_of`` to each date; ``default`` where the cell was blank."""
-    stamps = pd.to_datetime(column)
-    days = (stamps - pd.Timestamp(as_of)).dt.days
-    return days.fillna(default).to_numpy(dtype=np.int64)
+    # In whole days of integer arithmetic: 1677 to 2026 is beyond a nanosecond timedelta's
+    # 292 years (found in review: an admitted_date of 1600, read as 1677-09-22, overflowed),
+    # and pandas' and numpy's casts of such a date to days wrap round to 2262.
+    stamps = pd.to_datetime(column).astype("datetime64[ns]")
+    days = stamps.to_numpy().view(np.int64) // NS_PER_DAY - (as_of - EPOCH).days
+    days[stamps.isna().to_numpy()] = default
+    return days
+
+
+NS_PER_DAY = 86_400 * 10**9
+EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,8 @@ def first_failing_rule(child: Row, unit: Row, offer: Row | None, inputs: Inputs)
         ("sex", unit["sexes"] != "any" and unit["sexes"] != child["sex"]),
         ("needs", not items(child.get("needs")) <= items(unit.get("needs_supported"))),
         ("emergency", emergency and not unit.get("accepts_emergency")),
-        ("availability", available > inputs.as_of + timedelta(days=window)),
+        # In days: a window of 10**12 days (a policy's "any date") overflowed a date.
+        ("availability", (available - inputs.as_of).days > window),
         ("staffing", int(unit.get("staff_capacity") or 0) < STAFF_USE[child["staffing"]]),
         ("distance_cap", cap is not None and distance > cap + MILES_TOLERANCE),
         ("distance_floor", distance < floor - MILES_TOLERANCE),

@@ -125,10 +125,25 @@ def _date(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Seri
     stamps = pd.to_datetime(cleaned.where(~blank & shaped, None), format="%Y-%m-%d",
                             errors="coerce")
     # pandas 3 parses any year 1-9999 (in microseconds); the tables hold nanoseconds, which
-    # end in 1677 and 2262. A date outside them is a slip of the keyboard, not a birthday.
-    stamps = stamps.where((stamps >= pd.Timestamp.min) & (stamps <= pd.Timestamp.max))
+    # end in 1677 and 2262. A birth date outside them is a slip of the keyboard, refused.
+    # Other dates are only compared with --as-of (1900-2200): found in review, a unit's
+    # ``available_from`` of 9999-12-31 (a usual "never") was refused as not YYYY-MM-DD, so
+    # such a date now stands at the nearer end of the range, which answers every comparison
+    # as the date written would.
+    why = f"expected {spec.expected()}"
+    if spec.sensitive:
+        stamps = stamps.where((stamps >= FIRST_DAY) & (stamps <= LAST_DAY))
+        why += f" between {FIRST_DAY:%Y-%m-%d} and {LAST_DAY:%Y-%m-%d}"
+    else:
+        stamps = stamps.clip(FIRST_DAY, LAST_DAY)
     bad = stamps.isna().to_numpy()
-    return stamps.astype("datetime64[ns]"), bad, f"expected {spec.expected()}"
+    return stamps.astype("datetime64[ns]"), bad, why
+
+
+#: The first and last whole days a nanosecond timestamp holds (written out: pandas'
+#: ``Timestamp.min.ceil("D")`` wraps round to 2262).
+FIRST_DAY = pd.Timestamp("1677-09-22")
+LAST_DAY = pd.Timestamp("2262-04-11")
 
 
 def _code(text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> tuple[pd.Series, np.ndarray,

@@ -178,7 +178,7 @@ BAD_CELLS = [
     ("referrals", "home_lon", "-1e400"),
     ("referrals", "urgency", "asap"),
     ("referrals", "referral_date", "2026-13-01"),
-    ("referrals", "referral_date", "9999-12-31"),
+    ("referrals", "referral_date", "2026-11-1"),
     ("referrals", "keep_together", "perhaps"),
     ("referrals", "max_distance_miles", "-5"),
     ("referrals", "max_distance_miles", "NaN"),
@@ -755,6 +755,51 @@ def test_out_names_near_and_over_the_file_system_limit(folder: Path, tables) -> 
     assert code == 2 and "longer than 255 bytes" in stderr and "Traceback" not in stderr, stderr
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [*(p.name for p in paths.values()), longest.name])
+
+
+# Found in review: a unit's available_from of 9999-12-31 (a usual "never") was refused as
+# "expected a date written YYYY-MM-DD", and an admitted_date of 1600 overflowed (exit 1).
+# Such dates now answer every comparison with --as-of as written; a birth date outside
+# 1677-2262 is still refused, with the range named.
+def test_dates_beyond_the_nanosecond_range(market: dict[str, Path], folder: Path) -> None:
+    paths = market_copy(market, folder)
+    units = pd.read_csv(paths["units"], dtype=str, keep_default_na=False)
+    first = pd.read_csv(market["out"] / "allocation.csv", dtype=str, keep_default_na=False)
+    chosen = first.loc[~first["option"].str.startswith(("fallback", "unplaced")), "option"]
+    never = chosen.iloc[0]
+    units.loc[units["unit_id"] == never, "available_from"] = "9999-12-31"
+    units["admitted_date"] = "1600-01-01"
+    units.to_csv(paths["units"], index=False)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out))
+    assert code == 0, stderr
+    allocation = pd.read_csv(out / "allocation.csv", dtype=str, keep_default_na=False)
+    assert never not in set(allocation["option"])
+    in_units = ~allocation["option"].str.startswith(("fallback", "unplaced"))
+    assert in_units.sum() >= len(chosen) - 1  # every unit admitted in 1600: still eligible
+    code, stderr, stdout = invoke(["check", "--allocation", str(out / "allocation.csv"),
+                                   *input_args(paths)])
+    assert code == 0, stdout + stderr
+    referrals = pd.read_csv(paths["referrals"], dtype=str, keep_default_na=False)
+    referrals.loc[2, "date_of_birth"] = "9999-12-31"
+    referrals.to_csv(paths["referrals"], index=False)
+    bad = folder / "bad"
+    code, stderr, _ = invoke(allocate_args(paths, bad))
+    assert_bad_input(code, stderr, bad, str(paths["referrals"]), 4, "date_of_birth")
+    assert "between 1677-09-22 and 2262-04-11" in stderr and "9999" not in stderr, stderr
+
+
+def test_check_takes_any_planned_window(market: dict[str, Path], folder: Path) -> None:
+    """Found in review: ``planned_window_days: 10**12`` allocated, but ``pdps check``
+    overflowed a date adding it to --as-of (exit 1)."""
+    policy = folder / "policy.yaml"
+    policy.write_text("rules: {planned_window_days: 1000000000000}\n")
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(market, out, "--policy", str(policy)))
+    assert code == 0, stderr
+    code, stderr, stdout = invoke(["check", "--allocation", str(out / "allocation.csv"),
+                                   *input_args(market), "--policy", str(policy)])
+    assert code == 0 and "every hard rule holds" in stdout, stdout + stderr
 
 
 # Found by the sweep: a weekly_price of 1e18 passed validation, overflowed int64 pence and
