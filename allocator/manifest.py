@@ -34,6 +34,9 @@ def build_manifest(inputs: Inputs, settings: SolveSettings, method: str) -> dict
         "method": method,
         "seed": settings.seed,
         "time_limit_s": settings.time_limit_s,
+        # --gap overrides the policy's solver.gap like --seed its seed (found in review: a
+        # run with --gap 0.99 recorded only the policy's 0.0).
+        "gap": settings.gap,
         "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
     if inputs.register_vacancies:  # the files alone would not reproduce the run

@@ -36,6 +36,9 @@ class RawTable:
     issues: list[Issue] = field(default_factory=list)
     #: CSV rows with fewer cells than the header: read with blanks at the end, never quoted
     short_rows: frozenset[int] = frozenset()
+    #: Excel cells holding an error (``#DIV/0!``, ``#N/A``): (row, column) -> the error.
+    #: They are read as blank; validation refuses them in contract columns.
+    error_cells: dict[tuple[int, str], str] = field(default_factory=dict)
 
 
 def normalise_column_name(name: object) -> str:
@@ -88,7 +91,10 @@ def read_table(source: str | Path | pd.DataFrame, role: str) -> RawTable:
                                 f"cannot read this file: it is not a readable {what}",
                                 "file")]) from None
     short = frozenset(frame.attrs.get("short_rows", ()))
-    return _finish(RawTable(role, label, frame, sha256=file_sha256(path), short_rows=short))
+    errors = {(row, normalise_column_name(column)): value
+              for (row, column), value in frame.attrs.get("error_cells", {}).items()}
+    return _finish(RawTable(role, label, frame, sha256=file_sha256(path), short_rows=short,
+                            error_cells=errors))
 
 
 class RaggedRowError(Exception):
@@ -104,8 +110,11 @@ def _csv_parser_issue(label: str, error: str) -> Issue:
     """Say what pandas' tokenizer found, at the file's line (which is the spreadsheet row)."""
     cells = re.search(r"Expected \d+ fields in line (\d+)", error)
     if cells:
-        return Issue(label, int(cells.group(1)), None,
-                     "malformed CSV (a row has more cells than the header)", "file")
+        line = int(cells.group(1))
+        title = ("; if row 1 is a title, delete it: the header row must be the first row"
+                 if line == 2 else "")
+        return Issue(label, line, None,
+                     f"malformed CSV (a row has more cells than the header{title})", "file")
     quote = re.search(r"EOF inside string starting at row (\d+)", error)
     if quote:  # pandas counts these rows from 0
         return Issue(label, int(quote.group(1)) + 1, None,
@@ -147,6 +156,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     as written (pandas would rename the second ``child_id`` to ``child_id.1``), and blank
     lines are kept (then dropped by :func:`_finish`) so row numbers stay the file's lines.
     """
+    _first_row_not_blank(path)
     cells = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False,
                         encoding="utf-8-sig", skip_blank_lines=False, skipinitialspace=False)
     if cells.empty:
@@ -158,6 +168,21 @@ def _read_csv(path: Path) -> pd.DataFrame:
     body.columns = list(cells.iloc[0])
     body.attrs["short_rows"] = _short_rows(path, len(header))
     return body
+
+
+#: Said of a blank first row above the header (found in review: "the file is empty").
+BLANK_FIRST_ROW = ("blank: the header row (the contract's column names) must be the "
+                   "first row; delete the blank rows above it")
+
+
+def _first_row_not_blank(path: Path) -> None:
+    """Refuse blank lines above the header by name: pandas read them as an empty file."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        first = handle.readline()
+        if first.strip(" \t\r\n,;") or not first:
+            return
+        if any(line.strip(" \t\r\n,;") for line in handle):
+            raise RaggedRowError(1, BLANK_FIRST_ROW)
 
 
 def _short_rows(path: Path, width: int) -> frozenset[int]:
@@ -205,11 +230,16 @@ def _read_excel(path: Path, role: str) -> pd.DataFrame:
     try:
         names = workbook.sheet_names
         by_role = {name.strip().lower(): name for name in names}
-        sheet = workbook.get_sheet_by_name(by_role.get(role, names[0]))
+        chosen = by_role.get(role, names[0])
+        sheet = workbook.get_sheet_by_name(chosen)
         rows = sheet.to_python(skip_empty_area=False)
     finally:
         workbook.close()
     if not rows:
+        raise pd.errors.EmptyDataError
+    if all(_cell_text(v).strip() == "" for v in rows[0]):
+        if any(_cell_text(v).strip() for row in rows[1:] for v in row):
+            raise RaggedRowError(1, BLANK_FIRST_ROW)
         raise pd.errors.EmptyDataError
     header = rows[0]
     width = len(header)
@@ -221,7 +251,86 @@ def _read_excel(path: Path, role: str) -> pd.DataFrame:
                                          "column name")
     body = [[_cell_text(v) for v in row[:width]] + [""] * (width - len(row)) for row in rows[1:]]
     columns = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(header[:width])]
-    return pd.DataFrame(body, columns=columns, dtype=object)
+    frame = pd.DataFrame(body, columns=columns, dtype=object)
+    # Read from A1 (skip_empty_area=False), so the XML's references are rows and columns.
+    frame.attrs["error_cells"] = {(row, columns[col]): value
+                                  for (row, col), value in _error_cells(path, chosen).items()
+                                  if row >= 2 and col < width}
+    return frame
+
+
+CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+REFERENCE = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+ERROR_TYPE = re.compile(rb'\bt="e"')
+VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def _error_cells(path: Path, sheet_name: str) -> dict[tuple[int, int], str]:
+    """Cells holding an Excel error, by (spreadsheet row, column index from 0).
+
+    calamine reads an error cell (``#DIV/0!``, ``#N/A``) as blank, and a blank optional cell
+    takes its default: found in review, an ``avoid_authorities`` of ``=1/0`` silently
+    dropped a child's safety exclusion. The worksheet's XML says which cells are errors
+    (``t="e"``), and which hold a formula with no saved result (read as blank too); a sheet
+    with neither mark is not searched cell by cell.
+    """
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet_name, ElementTree)
+            if part is None:
+                return {}
+            data = archive.read(part)
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):  # calamine read it
+        return {}
+    if ERROR_TYPE.search(data) is None and b"<f" not in data:
+        return {}
+    found = {}
+    for match in CELL.finditer(data):
+        attributes, inner = match.group(1), match.group(2) or b""
+        reference = REFERENCE.search(attributes)
+        value = VALUE.search(inner)
+        if reference is None:
+            continue
+        if ERROR_TYPE.search(attributes) is not None:
+            text = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+        elif value is None and b"<f" in inner:
+            text = UNCALCULATED
+        else:
+            continue
+        found[(int(reference.group(2)), _column_index(reference.group(1).decode()))] = text
+    return found
+
+
+#: A formula saved without its result (written by a program, never opened in Excel).
+UNCALCULATED = "a formula with no saved result: open and save the file in Excel, or paste values"
+
+
+def _sheet_part(archive: Any, sheet_name: str, tree: Any) -> str | None:
+    """The zip member holding the worksheet called ``sheet_name``."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    relation = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    book = tree.fromstring(archive.read("xl/workbook.xml"))
+    ids = [sheet.get(relation) for sheet in book.iter(f"{main}sheet")
+           if sheet.get("name") == sheet_name]
+    if not ids:
+        return None
+    rels = tree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels:
+        if rel.get("Id") == ids[0]:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return None
+
+
+def _column_index(letters: str) -> int:
+    """``A`` -> 0, ``Z`` -> 25, ``AA`` -> 26."""
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
 
 
 def _cell_text(value: Any) -> str:

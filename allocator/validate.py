@@ -21,7 +21,7 @@ import pandas as pd
 from allocator.columns import ISO_DATE, LINE_BREAK_OR_CONTROL, parse_column
 from allocator.crosschecks import CROSS_CHECKS
 from allocator.issues import InputError, Issue, errors_in, not_a_file, quote_value
-from allocator.read import RawTable, file_sha256, read_table
+from allocator.read import UNCALCULATED, RawTable, file_sha256, read_table
 from models.policy import Policy, PolicyError, load_policy, parse_policy
 from models.schema import ColumnSpec, TableSchema, table_schema
 
@@ -58,11 +58,22 @@ def validate_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
     schema: TableSchema = table_schema(raw.role)
     frame = raw.frame
     issues = list(raw.issues)
-    for name in frame.columns:
-        if name not in schema.names:
-            issues.append(Issue(raw.label, 1, name or "(blank)",
-                                "not a contract column: ignored and never copied to outputs",
-                                "unknown_column", "warning"))
+    if len(frame.columns) and not any(name in schema.names for name in frame.columns):
+        # Found in review: a file whose header row was missing had its first child's every
+        # cell listed as "not a contract column". A first row naming no contract column is
+        # said to be so, and none of its cells is repeated.
+        issues = [i for i in issues if i.rule != "header"]
+        issues.append(Issue(raw.label, 1, None,
+                            f"the first row names none of the contract's columns (such as "
+                            f"{schema.columns[0].name}): it must be the header row. Its cells "
+                            "are not repeated here, as they may be a child's details",
+                            "header"))
+    else:
+        for name in frame.columns:
+            if name not in schema.names:
+                issues.append(Issue(raw.label, 1, name or "(blank)",
+                                    "not a contract column: ignored and never copied to "
+                                    "outputs", "unknown_column", "warning"))
     typed: dict[str, pd.Series] = {}
     for spec in schema.columns:
         if spec.name not in frame.columns:
@@ -75,7 +86,16 @@ def validate_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
             text = frame[spec.name]
         parsed = parse_column(text, spec)
         typed[spec.name] = parsed.values
-        issues += _cell_issues(raw, spec, text, parsed.bad, parsed.why, parsed.blank)
+        blank = parsed.blank
+        errors = {row: value for (row, column), value in raw.error_cells.items()
+                  if column == spec.name}
+        if errors:
+            blank = blank & ~np.isin(text.index.to_numpy() + 2, list(errors))
+            issues += [Issue(raw.label, row, spec.name,
+                             value if value == UNCALCULATED else f"the cell holds a spreadsheet "
+                             f"error ({value}): correct its formula or type the value", "type")
+                       for row, value in sorted(errors.items())]
+        issues += _cell_issues(raw, spec, text, parsed.bad, parsed.why, blank)
         issues += _range_issues(raw, spec, parsed.values, parsed.bad | parsed.blank)
     if any(i.rule == "missing_column" for i in issues):
         return pd.DataFrame(index=frame.index), issues

@@ -13,6 +13,8 @@ from __future__ import annotations
 MAX_POUNDS = 10_000_000
 #: Most miles a costed distance (a fallback's) may be: half the Earth's circumference.
 MAX_MILES = 12_500
+#: Most years a unit's ``age_min`` or ``age_max`` may give (99 is a common "no upper age").
+MAX_AGE = 120
 #: Most children a fallback's ``capacity`` may name. Capacities become 64-bit integers in the
 #: model (2**63 was an internal error); no purchasing system takes a million children in one
 #: batch, and ``null`` already means no limit.

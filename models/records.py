@@ -26,7 +26,7 @@ from models.codes import (
     UnitSexes,
     Urgency,
 )
-from models.limits import MAX_POUNDS
+from models.limits import MAX_AGE, MAX_POUNDS
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,10 @@ class Unit(ContractRow):
     lon: Annotated[float, Field(ge=-180, le=180)]
     ofsted_urn: str | None = None
     ofsted_rating: OfstedRating = OfstedRating.NOT_YET_INSPECTED
-    age_min: Annotated[int, Field(ge=0, le=25)] = 0
-    age_max: Annotated[int, Field(ge=0, le=25)] = 17
+    # The contract says only "int": a unit for care leavers may give 99 for "no upper age"
+    # (found in review: it was refused above 25). Beyond a lifetime is a slip.
+    age_min: Annotated[int, Field(ge=0, le=MAX_AGE)] = 0
+    age_max: Annotated[int, Field(ge=0, le=MAX_AGE)] = 17
     sexes: UnitSexes = UnitSexes.ANY
     needs_supported: list[NeedCode] = []
     vacancies: Count

@@ -128,3 +128,14 @@ def test_a_rerun_replaces_the_folder_whole(market_files: dict[str, Path],
     assert len(greedy) == 40
     assert (out / "allocation.csv").read_bytes() != before  # greedy is worse on this market
     assert _leftovers(tmp_path, "results") == [out]
+
+
+def test_the_manifest_records_the_solver_flags(market_files: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    """Found in review: ``--gap`` changed the run but the manifest kept the policy's 0.0, so
+    a re-run from it could differ."""
+    out = tmp_path / "results"
+    flags = ("--gap", "0.25", "--seed", "7", "--time-limit", "12")
+    assert run_in_process(allocate_args(market_files, out, *flags)) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["gap"], manifest["seed"], manifest["time_limit_s"]) == (0.25, 7, 12.0)

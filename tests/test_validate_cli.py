@@ -22,7 +22,8 @@ AS_OF = "2026-11-25"
 
 # (data row index, column, bad cell, the message expected for it at spreadsheet row index + 2)
 MISTAKES = [
-    (0, "date_of_birth", "2012-02-30", "expected a date written YYYY-MM-DD"),
+    (0, "date_of_birth", "2012-02-30", "expected a date written YYYY-MM-DD between 1677-09-22 "
+     "and 2262-04-11"),
     (0, "sex", "X", "expected one of M, F, found 'X'"),
     (1, "settings", "foster;castle", "expected a ';'-separated list of foster, residential, "
      "supported, parent_child, found 'foster;castle'"),

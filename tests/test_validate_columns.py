@@ -95,7 +95,7 @@ BAD_CELLS = [
     ("units", "max_new_admissions", "-1", "must be at least 0, found -1"),
     ("units", "lat", "95.5", "must be at most 90, found 95.5"),
     ("units", "lon", "-181", "must be at least -180, found -181"),
-    ("units", "age_min", "26", "must be at most 25, found 26"),
+    ("units", "age_min", "121", "must be at most 120, found 121"),
     ("units", "age_max", "-1", "must be at least 0, found -1"),
     ("units", "weekly_price", "-£5", "expected a number, found '-£5'"),
     ("units", "weekly_price", "-5", "must be at least 0, found -5"),

@@ -112,6 +112,59 @@ def test_a_row_with_more_cells_than_the_header_is_named(collect_issues: CollectI
         ("units.csv", 3, None, "malformed CSV (a row has more cells than the header)", "error")]
 
 
+# Found in review: a file with no header row had its first child's every cell listed as
+# "not a contract column"; blank lines above the header were "the file is empty"; a title
+# line above the header was only "a row has more cells than the header".
+def test_a_missing_header_row_is_named_without_repeating_the_row(
+        collect_issues: CollectIssues, tmp_path: Path, referrals_frame: pd.DataFrame) -> None:
+    path = tmp_path / "referrals.csv"
+    path.write_text(_csv_text(referrals_frame).split("\n", 1)[1], encoding="utf-8")
+    issues = collect_issues(referrals=path)
+    assert _where(issues)[0] == (
+        "referrals.csv", 1, None, "the first row names none of the contract's columns (such "
+        "as child_id): it must be the header row. Its cells are not repeated here, as they may "
+        "be a child's details", "error")
+    shown = " ".join(str(i) for i in issues).lower()
+    first = referrals_frame.iloc[0]
+    for cell in ("c001", "2012_03_01", "53_4860", "semh_asd", "2012-03-01"):
+        assert cell not in shown, shown
+    assert all(i.column in (None, *referrals_frame.columns) for i in issues)
+    assert first["child_id"] == "C001"
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_blank_rows_above_the_header_are_named(collect_issues: CollectIssues, tmp_path: Path,
+                                               referrals_frame: pd.DataFrame,
+                                               suffix: str) -> None:
+    path = tmp_path / f"referrals.{suffix}"
+    if suffix == "csv":
+        path.write_text("\n,,\n" + _csv_text(referrals_frame), encoding="utf-8")
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.append([])
+        sheet.append(list(referrals_frame.columns))
+        for record in referrals_frame.to_dict("records"):
+            sheet.append(list(record.values()))
+        sheet.cell(row=1, column=1, value=None)
+        book.save(path)
+    assert _where(collect_issues(referrals=path)) == [
+        (path.name, 1, None, "blank: the header row (the contract's column names) must be the "
+         "first row; delete the blank rows above it", "error")]
+
+
+def test_a_title_line_above_the_header_is_suggested(collect_issues: CollectIssues,
+                                                    tmp_path: Path,
+                                                    referrals_frame: pd.DataFrame) -> None:
+    path = tmp_path / "referrals.csv"
+    path.write_text("Referrals for November\n" + _csv_text(referrals_frame), encoding="utf-8")
+    assert _where(collect_issues(referrals=path)) == [
+        ("referrals.csv", 2, None, "malformed CSV (a row has more cells than the header; if "
+         "row 1 is a title, delete it: the header row must be the first row)", "error")]
+
+
 def test_an_unclosed_quote_is_named_at_its_row(collect_issues: CollectIssues, tmp_path: Path,
                                                units_frame: pd.DataFrame) -> None:
     lines = _csv_text(units_frame).splitlines()

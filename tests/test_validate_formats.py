@@ -271,3 +271,67 @@ def test_a_parquet_column_arrow_cannot_write_as_text_is_an_unknown_column(
     inputs = load_inputs(frames["referrals"], tmp_path / "units.parquet", as_of=as_of)
     assert sorted(w.column for w in inputs.warnings) == ["notes", "photo"]
     assert list(inputs.units.columns) == table_schema("units").names
+
+
+def _xlsxwriter_book(path: Path, frame: pd.DataFrame, formulas: dict[tuple[int, str], tuple]
+                     ) -> Path:
+    """``frame`` as text on a ``referrals`` sheet, with ``(row index, column) -> (formula,
+    saved result)`` written as formulas (XlsxWriter saves the result, as Excel does)."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("referrals")
+    for k, name in enumerate(frame.columns):
+        sheet.write_string(0, k, name)
+        for row, value in enumerate(frame[name].astype(str), start=1):
+            if (row - 1, name) in formulas:
+                sheet.write_formula(row, k, *formulas[(row - 1, name)])
+            elif value:
+                sheet.write_string(row, k, value)
+    book.close()
+    return path
+
+
+# Found in review: calamine reads an error cell as blank, so an avoid_authorities of =1/0
+# silently dropped a child's safety exclusion and a max_distance_miles of #N/A its cap.
+def test_an_excel_error_cell_is_refused_not_read_as_blank(
+        tmp_path: Path, frames: dict[str, pd.DataFrame], contract_files: dict[str, Path],
+        as_of: date) -> None:
+    frame = frames["referrals"]
+    book = _xlsxwriter_book(tmp_path / "referrals.xlsx", frame, {
+        (1, "avoid_authorities"): ("=1/0", None, "#DIV/0!"),
+        (2, "max_distance_miles"): ("=NA()", None, "#N/A"),
+        (3, "child_id"): ("=NA()", None, "#N/A"),
+        (0, "needs"): ('="SEMH"', None, "SEMH")})  # a formula with its result: read as SEMH
+    with pytest.raises(InputError) as caught:
+        load_inputs(book, contract_files["units"], as_of=as_of)
+    assert [str(e) for e in caught.value.errors] == [
+        f"{book}, row 3, column avoid_authorities: the cell holds a spreadsheet error "
+        "(#DIV/0!): correct its formula or type the value",
+        f"{book}, row 4, column max_distance_miles: the cell holds a spreadsheet error (#N/A): "
+        "correct its formula or type the value",
+        f"{book}, row 5, column child_id: the cell holds a spreadsheet error (#N/A): correct "
+        "its formula or type the value"]
+
+
+def test_a_formula_saved_without_its_result_is_refused(
+        tmp_path: Path, frames: dict[str, pd.DataFrame], contract_files: dict[str, Path],
+        as_of: date) -> None:
+    """openpyxl (and other programs) save formulas with no result; calamine reads them as
+    blank, and a blank optional cell would take its default."""
+    frame = frames["referrals"]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "referrals"
+    sheet.append(list(frame.columns))
+    for record in frame.astype(str).to_dict("records"):
+        sheet.append(list(record.values()))
+    column = list(frame.columns).index("expected_weeks") + 1
+    sheet.cell(row=3, column=column, value="=20+6")
+    path = tmp_path / "referrals.xlsx"
+    book.save(path)
+    with pytest.raises(InputError) as caught:
+        load_inputs(path, contract_files["units"], as_of=as_of)
+    assert [str(e) for e in caught.value.errors] == [
+        f"{path}, row 3, column expected_weeks: a formula with no saved result: open and save "
+        "the file in Excel, or paste values"]
