@@ -89,7 +89,7 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
     _set_integral(lp, highspy)
     lp.solver.setOptionValue("mip_rel_gap", settings.gap)
     lp.solver.setOptionValue("mip_abs_gap", 0.99)
-    rounded = _fix_and_finish(lp, x, deadline, forced)
+    rounded = _fix_and_finish(lp, x, deadline, forced, stages)
     if rounded is not None:
         candidates.append(rounded)
     if not candidates:
@@ -123,7 +123,7 @@ def solve_exact(model: Model, settings: SolveSettings, start: float,
             keep[forced] = True
         _restrict(lp, keep, forced, highspy)
         stages["mip_columns"] = float(keep[:k].sum())
-        found = _run_mip(lp, deadline)
+        found = _run_mip(lp, deadline, stages)
         stages["mip"] = time.perf_counter() - start
         if found is not None and objective_of(model, *found[:2]) < incumbent:
             columns, split = found[0], found[1]
@@ -177,8 +177,10 @@ def _out_of_time(model: Model, lp: RestrictedLP, incumbents: list[Choice], force
                     lagrangian, reduced)
 
 
-def solve_forced(model: Model, column: int, deadline: float, seed: int = 0) -> int | None:
-    """The optimal total (pence) with ``column`` forced in, or None if time ran out."""
+def solve_forced(model: Model, column: int, deadline: float, seed: int = 0
+                 ) -> tuple[int | None, int]:
+    """The optimal total (pence) with ``column`` forced in, or None if time ran out; and the
+    simplex iterations its MIPs took (the runner-ups' budget counts them)."""
     from allocator.greedy import place_in_order
 
     order = np.flatnonzero(model.entity_kind != MEMBER)
@@ -206,8 +208,9 @@ def solve_forced(model: Model, column: int, deadline: float, seed: int = 0) -> i
     try:
         result = solve_exact(model, settings, start, [greedy], forced=column)
     except RuntimeError:
-        return None
-    return result.objective if result.status == "optimal" else None
+        return None, 0
+    iterations = int(result.stages.get("mip_iterations", 0))
+    return (result.objective if result.status == "optimal" else None), iterations
 
 
 def _force(lp: RestrictedLP, column: int) -> None:
@@ -226,7 +229,8 @@ def _integral(x: np.ndarray) -> bool:
     return bool(np.all(np.minimum(np.abs(x), np.abs(1 - x)) < 1e-7))
 
 
-def _run_mip(lp: RestrictedLP, deadline: float) -> tuple[np.ndarray, np.ndarray, int] | None:
+def _run_mip(lp: RestrictedLP, deadline: float, stages: dict[str, float] | None = None
+             ) -> tuple[np.ndarray, np.ndarray, int] | None:
     """Run HiGHS's MIP cold; the solution found (checked) and the bound it proves.
 
     HiGHS's word is checked, not taken. Warm-started with ``setSolution`` on the regional
@@ -247,6 +251,10 @@ def _run_mip(lp: RestrictedLP, deadline: float) -> tuple[np.ndarray, np.ndarray,
     solver.passModel(lp.solver.getModel())
     solver.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.1)))
     solver.run()
+    info = solver.getInfo()
+    if stages is not None:  # a deterministic measure of the work, unlike seconds
+        stages["mip_iterations"] = stages.get("mip_iterations", 0.0) + max(
+            float(info.simplex_iteration_count), 0.0)
     result = solver.getSolution()
     if not result.value_valid:
         return None
@@ -258,7 +266,6 @@ def _run_mip(lp: RestrictedLP, deadline: float) -> tuple[np.ndarray, np.ndarray,
     if not feasible(model, found, found_split):  # pragma: no cover - a solver tolerance slip
         return None
     value = objective_of(model, found, found_split)
-    info = solver.getInfo()
     dual_bound = float(info.mip_dual_bound)
     if abs(float(info.objective_function_value) - value) >= 0.5 or not np.isfinite(dual_bound):
         return found, found_split, NO_BOUND
@@ -267,7 +274,7 @@ def _run_mip(lp: RestrictedLP, deadline: float) -> tuple[np.ndarray, np.ndarray,
 
 
 def _fix_and_finish(lp: RestrictedLP, x: np.ndarray, deadline: float,
-                    forced: int | None) -> Choice | None:
+                    forced: int | None, stages: dict[str, float]) -> Choice | None:
     """An incumbent close to the LP: keep what the LP settled, solve the rest exactly.
 
     The LP relaxation of this model is integral for almost every entity; only a few sibling
@@ -289,7 +296,7 @@ def _fix_and_finish(lp: RestrictedLP, x: np.ndarray, deadline: float,
     try:
         budget = min(deadline, time.perf_counter() + max(1.0, 0.2 * (deadline
                                                                       - time.perf_counter())))
-        found = _run_mip(lp, budget)
+        found = _run_mip(lp, budget, stages)
     finally:
         lp.solver.changeColsBounds(len(fix), fix, np.zeros(len(fix)), np.ones(len(fix)))
         if forced is not None:

@@ -74,6 +74,13 @@ MIN_FORCED_SOLVES = 10
 #: The forced MIPs' own budget, in model columns: the demo (2,232 columns, 6 MIPs) may run
 #: 22; a 12,000-column market 4.
 FORCED_MIP_WORK_COLUMNS = 50_000
+#: And in HiGHS simplex iterations over all the forced MIPs, counted after each (so the last
+#: may overrun it). Found in review: on OR-Library GAP instances, whose forced MIPs each
+#: need root cuts, 10 x 40 (440 columns) ran 113 forced MIPs of 180,000 iterations in
+#: 77 s, beside a 0.6 s solve. The count, unlike seconds, keeps explanations
+#: byte-identical; 20,000 is about 9 s there, and more than any other market we generate
+#: has needed (a 300-child stress market used 6,100).
+FORCED_MIP_ITERATIONS = 20_000
 
 
 def runner_ups(model: Model, solution: Solution, seed: int,
@@ -318,6 +325,7 @@ class ForcedSolver:
         # cost: a stress test's market of 11,623 columns spent 6.9 s on 15 of them. They
         # have their own budget, in model columns like the re-solves'.
         self.mips_left = FORCED_MIP_WORK_COLUMNS // max(model.n_columns, 1)
+        self.mip_iterations_left = FORCED_MIP_ITERATIONS
 
     def runner_up(self, order: np.ndarray, max_forced: int) -> RunnerUp | None:
         """Measure the best-estimated alternative, then any whose lower bound could beat it.
@@ -375,7 +383,7 @@ class ForcedSolver:
                 bound, reduced, _ = lp.lagrangian()
                 if value <= np.ceil(bound + max(float(reduced[column]), 0.0) - 1e-6):
                     return value - self.optimum
-            if self.mips_left <= 0:
+            if self.mips_left <= 0 or self.mip_iterations_left <= 0:
                 return None
             self.mips_left -= 1
             return self._forced_mip(column, deadline)
@@ -389,5 +397,6 @@ class ForcedSolver:
         """The forced model's MIP over the columns that could matter (reduced-cost fixed)."""
         from allocator.exact import solve_forced
 
-        value = solve_forced(self.model, column, deadline)
+        value, iterations = solve_forced(self.model, column, deadline)
+        self.mip_iterations_left -= iterations
         return None if value is None else value - self.optimum
