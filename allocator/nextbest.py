@@ -32,6 +32,7 @@ import numpy as np
 
 from allocator.greedy import entity_columns
 from allocator.model import MEMBER, SINGLE, Model
+from allocator.repair import Repair
 from allocator.solve import Solution
 from allocator.sorting import lexsort, ranges
 
@@ -71,6 +72,8 @@ FORCED_WORK_COLUMNS = 200_000
 #: whole LP solve, and a re-solve that needs the MIP costs more. A stress test's scarce
 #: market (90,000 columns, so 2 re-solves) spent 7.4 s proving 2 runner-ups of 850.
 MIN_FORCED_SOLVES = 10
+#: Alternatives (best estimated first) tried by local repair when one is left unmeasured.
+REPAIR_TRIES = 3
 #: The forced MIPs' own budget, in model columns: the demo (2,232 columns, 6 MIPs) may run
 #: 22; a 12,000-column market 4.
 FORCED_MIP_WORK_COLUMNS = 50_000
@@ -111,15 +114,29 @@ def runner_ups(model: Model, solution: Solution, seed: int,
     pure = optimal and settled and bool(movable.all()) and len(model.split_group) == 0
     out: dict[int, RunnerUp] = {}
     forced: ForcedSolver | None = None
+    repair: Repair | None = None
+
+    def unmeasured(order: np.ndarray, has_chain: bool) -> RunnerUp:
+        """The chain's figure, else the cheapest of a few local repairs (allocator/repair.py),
+        else none: each a feasible re-allocation's cost, so an upper bound, unproven."""
+        nonlocal repair
+        up = _unmeasured(order[0], chain, has_chain)
+        if up.extra >= 0 or not optimal:
+            return up
+        if repair is None:
+            repair = Repair(model, solution.columns, solution.split)
+        found = [(extra, int(column)) for column in order[:REPAIR_TRIES]
+                 if (extra := repair.extra(int(column))) is not None]
+        return RunnerUp(min(found)[1], min(found)[0], False) if found else up
 
     def measured(order: np.ndarray, has_chain: bool) -> RunnerUp:
         """Forced re-solves in ``order`` while the count allows, else the estimate."""
         nonlocal forced
         if max_forced == 0 or (forced is not None and forced.solves >= max_forced):
-            return _unmeasured(order[0], chain, has_chain)
+            return unmeasured(order, has_chain)
         if forced is None:
             forced = ForcedSolver(model, seed, solution.objective)
-        return forced.runner_up(order, max_forced) or _unmeasured(order[0], chain, has_chain)
+        return forced.runner_up(order, max_forced) or unmeasured(order, has_chain)
 
     for e in np.flatnonzero(chosen_of >= 0):
         columns = by_entity[ptr[e]:ptr[e + 1]]
