@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,9 +31,15 @@ MONEY_COLUMNS = ("weekly_cost", "objective_cost", "next_best_extra", "distance_m
                  "value_of_one_more_place")
 
 
+#: A plain number, which a spreadsheet reads as that number and never evaluates: an id
+#: such as ``-101`` is written as it is (found in review: ``'-101`` broke joins on ids).
+PLAIN_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+
+
 def defuse(value: Any) -> Any:
     """Neutralise a text cell a spreadsheet would otherwise evaluate."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START) \
+            and re.fullmatch(PLAIN_NUMBER, value) is None:
         return "'" + value
     return value
 
@@ -61,7 +68,8 @@ def _as_text(column: pd.Series, kind: str) -> np.ndarray:
         text = np.where(column.fillna(False).to_numpy(dtype=bool), "true", "false")
     else:
         strings = column.astype(object).where(~blank, "").astype(str)
-        risky = strings.str.startswith(FORMULA_START).to_numpy(dtype=bool)
+        risky = (strings.str.startswith(FORMULA_START)
+                 & ~strings.str.fullmatch(PLAIN_NUMBER)).to_numpy(dtype=bool)
         text = strings.to_numpy(dtype=object, copy=True)
         text[risky] = "'" + strings[risky].to_numpy(dtype=object)
     text = np.array(text, dtype=object)

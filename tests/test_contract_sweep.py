@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from datetime import datetime
 from pathlib import Path
 
@@ -105,19 +106,26 @@ def formula_cells(out: Path) -> list[str]:
         with open(out / name, newline="", encoding="utf-8") as handle:
             for row in csv.reader(handle):
                 for cell in row:
-                    if cell.startswith(FORMULA_START):
-                        try:
-                            float(cell)
-                        except ValueError:
-                            found.append(f"{name}: {cell!r}")
+                    if cell.startswith(FORMULA_START) and not _plain_number(cell):
+                        found.append(f"{name}: {cell!r}")
     workbook = openpyxl.load_workbook(out / "allocation.xlsx")
     for sheet in workbook.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
                 if cell.data_type == "f" or (isinstance(cell.value, str)
-                                             and cell.value.startswith(FORMULA_START)):
+                                             and cell.value.startswith(FORMULA_START)
+                                             and not _plain_number(cell.value)):
                     found.append(f"{sheet.title}!{cell.coordinate}: {cell.value!r}")
     return found
+
+
+def _plain_number(text: str) -> bool:
+    """A spreadsheet reads ``-101`` as a number, never as a formula."""
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and "_" not in text and text.strip() == text
 
 
 def assert_success(code: int, stderr: str, out: Path) -> None:
@@ -197,7 +205,7 @@ BAD_CELLS = [
     ("units", "weekly_price", "-100"),
     ("units", "weekly_price", "1,2"),
     ("units", "lat", "91"),
-    ("units", "age_max", "30"),
+    ("units", "age_max", "121"),
     ("units", "setting", "hotel"),
     ("units", "route", "ebay"),
     ("units", "ofsted_rating", "meh"),
@@ -675,6 +683,24 @@ def test_formula_like_text_is_defused_in_every_output(folder: Path, tables) -> N
     allocation = pd.read_csv(out / "allocation.csv", dtype=str, keep_default_na=False)
     assert set(allocation["child_id"]) == {"'" + v for v in FORMULA_IDS.values()}
     # pdps check undoes the apostrophe: its own output checks clean against the inputs.
+    code, stderr, stdout = invoke(["check", "--allocation", str(out / "allocation.csv"),
+                                   *input_args(paths, offers=True)])
+    assert code == 0, stdout + stderr
+
+
+def test_ids_that_are_plain_numbers_are_written_as_they_are(folder: Path, tables) -> None:
+    """Found in review: a child_id of -101 came out as '-101, so a join of allocation.csv
+    with the referrals on child_id lost the child. A plain number is read by a spreadsheet
+    as that number, never evaluated: only text that could be a formula is defused."""
+    renamed = {"C001": "-101", "C002": "+102", "C003": "-7.5e3", "C004": "-1-1"}
+    for old, new in renamed.items():
+        _rename_child(tables, old, new)
+    paths = write(folder, tables)
+    out = folder / "out"
+    code, stderr, _ = invoke(allocate_args(paths, out, offers=True))
+    assert_success(code, stderr, out)
+    allocation = pd.read_csv(out / "allocation.csv", dtype=str, keep_default_na=False)
+    assert set(allocation["child_id"]) == {"-101", "+102", "-7.5e3", "'-1-1"}
     code, stderr, stdout = invoke(["check", "--allocation", str(out / "allocation.csv"),
                                    *input_args(paths, offers=True)])
     assert code == 0, stdout + stderr
