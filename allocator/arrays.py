@@ -58,17 +58,13 @@ def authority_vocabulary(inputs: Inputs) -> np.ndarray:
 
 def days_from(column: pd.Series, as_of: date, default: int) -> np.ndarray:
     """Whole days from ``as_of`` to each date; ``default`` where the cell was blank."""
-    # In whole days of integer arithmetic: 1677 to 2026 is beyond a nanosecond timedelta's
-    # 292 years (found in review: an admitted_date of 1600, read as 1677-09-22, overflowed),
-    # and pandas' and numpy's casts of such a date to days wrap round to 2262.
-    stamps = pd.to_datetime(column).astype("datetime64[ns]")
-    days = stamps.to_numpy().view(np.int64) // NS_PER_DAY - (as_of - EPOCH).days
-    days[stamps.isna().to_numpy()] = default
+    # Dates other than birth dates are held in seconds, any year 1-9999 (a unit available
+    # from 9999-12-31 is never available, whatever the window): counted in days, which
+    # hold them all. Not via nanoseconds, whose 292 years overflowed.
+    day = pd.to_datetime(column).to_numpy().astype("datetime64[s]").astype("datetime64[D]")
+    days = (day - np.datetime64(as_of, "D")).astype(np.int64)
+    days[np.isnat(day)] = default
     return days
-
-
-NS_PER_DAY = 86_400 * 10**9
-EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)

@@ -785,7 +785,7 @@ def test_out_names_near_and_over_the_file_system_limit(folder: Path, tables) -> 
 
 # Found in review: a unit's available_from of 9999-12-31 (a usual "never") was refused as
 # "expected a date written YYYY-MM-DD", and an admitted_date of 1600 overflowed (exit 1).
-# Such dates now answer every comparison with --as-of as written; a birth date outside
+# Such dates are now held in seconds (any year); a birth date outside
 # 1677-2262 is still refused, with the range named.
 def test_dates_beyond_the_nanosecond_range(market: dict[str, Path], folder: Path) -> None:
     paths = market_copy(market, folder)
@@ -806,6 +806,16 @@ def test_dates_beyond_the_nanosecond_range(market: dict[str, Path], folder: Path
     code, stderr, stdout = invoke(["check", "--allocation", str(out / "allocation.csv"),
                                    *input_args(paths)])
     assert code == 0, stdout + stderr
+    # Found in review: held as 2262-04-11, it became available to a window of 99,999 days.
+    from allocator.problem import build_problem
+    from allocator.validate import load_inputs
+
+    for window, eligible in ((99_999, False), (3_000_000, True)):
+        problem = build_problem(load_inputs(
+            paths["referrals"], paths["units"], conflicts=paths["conflicts"], as_of=AS_OF,
+            policy={"rules": {"planned_window_days": window}}))
+        unit = list(problem.units.ids).index(never)
+        assert bool((problem.elig.unit == unit).any()) is eligible, window
     referrals = pd.read_csv(paths["referrals"], dtype=str, keep_default_na=False)
     referrals.loc[2, "date_of_birth"] = "9999-12-31"
     referrals.to_csv(paths["referrals"], index=False)
