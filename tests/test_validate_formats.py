@@ -335,3 +335,58 @@ def test_a_formula_saved_without_its_result_is_refused(
     assert [str(e) for e in caught.value.errors] == [
         f"{path}, row 3, column expected_weeks: a formula with no saved result: open and save "
         "the file in Excel, or paste values"]
+
+
+def _rewritten(path: Path, change) -> Path:
+    """``path`` with its first worksheet's XML passed through ``change``."""
+    import zipfile
+
+    out = path.with_name("rewritten-" + path.name)
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w",
+                                                          zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = change(data)
+            target.writestr(item, data)
+    return out
+
+
+@pytest.mark.parametrize("layout", ["as written", "no cell references", "prefixed tags"])
+def test_error_cells_are_found_in_every_worksheet_layout(
+        tmp_path: Path, frames: dict[str, pd.DataFrame], contract_files: dict[str, Path],
+        as_of: date, layout: str) -> None:
+    """Found in review: cells need no ``r`` reference, and the Open XML SDK writes tags with
+    a namespace prefix (``<x:c>``); calamine reads both, and an error cell was again read
+    as blank. A formatted (rich text) cell is not a formula."""
+    import re
+
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    frame = frames["referrals"]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "referrals"
+    sheet.append(list(frame.columns))
+    for record in frame.astype(str).to_dict("records"):
+        sheet.append(list(record.values()))
+    columns = list(frame.columns)
+    sheet.cell(row=4, column=columns.index("avoid_authorities") + 1, value="#N/A")  # an error
+    sheet.cell(row=2, column=columns.index("avoid_authorities") + 1,
+               value=CellRichText([TextBlock(InlineFont(b=True, family=2), "Knowsley")]))
+    path = tmp_path / "referrals.xlsx"
+    book.save(path)
+    main = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    if layout == "no cell references":
+        path = _rewritten(path, lambda xml: re.sub(rb'(<c\b[^>]*?) r="[A-Z]+[0-9]+"', rb"\1",
+                                                   xml))
+    elif layout == "prefixed tags":
+        path = _rewritten(path, lambda xml: re.sub(
+            rb"<(/?)(?!\?)([A-Za-z]+)([ />])", rb"<\1x:\2\3",
+            xml.replace(main, main.replace(b"xmlns=", b"xmlns:x="))))
+    with pytest.raises(InputError) as caught:
+        load_inputs(path, contract_files["units"], as_of=as_of)
+    assert [str(e) for e in caught.value.errors] == [
+        f"{path}, row 4, column avoid_authorities: the cell holds a spreadsheet error (#N/A): "
+        "correct its formula or type the value"]
