@@ -162,7 +162,7 @@ def write_outputs(result: AllocationResult, out_dir: Path, *, force: bool = Fals
     _check_target(out_dir, force)
     parent = out_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out_dir.name, "partial"),
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(out_dir.name, "partial"),
                                     dir=parent))
     try:
         write_text_csv(result.allocation, staging / "allocation.csv")
@@ -193,8 +193,20 @@ SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILES) -> None:
     """Refuse an unusable ``--out`` before anything is read or solved."""
     _check_name_lengths(out_dir)
-    if not out_dir.exists():
-        ancestor = out_dir.absolute().parent
+    try:
+        _check_folder(out_dir, force, ours)
+    except OSError as exc:  # found in review: a path over 4,096 bytes failed in exists()
+        raise InputError([Issue("--out", None, None,
+                                f"{out_dir} cannot be used ({exc.strerror or type(exc).__name__})",
+                                "usage")]) from None
+
+
+def _check_folder(out_dir: Path, force: bool, ours: frozenset[str]) -> None:
+    # Resolved, as write_outputs stages beside the folder a symlinked --out points to
+    # (found in review: the probe tested the link's own parent).
+    target = out_dir.resolve()
+    if not target.exists():
+        ancestor = target.parent
         while not ancestor.exists() and ancestor != ancestor.parent:
             ancestor = ancestor.parent
         if not ancestor.is_dir():
@@ -203,13 +215,13 @@ def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILE
                                     "not a folder", "usage")])
         _check_writable(out_dir, ancestor)
         return
-    if not out_dir.is_dir():
+    if not target.is_dir():
         raise InputError([Issue("--out", None, None, f"{out_dir} exists and is not a folder",
                                 "usage")])
-    _check_writable(out_dir, out_dir.absolute().parent)
+    _check_writable(out_dir, target.parent)
     if force:
         return
-    contents = sorted(path.name for path in out_dir.iterdir()
+    contents = sorted(path.name for path in target.iterdir()
                       if path.name not in SYSTEM_FILES)
     if contents and "manifest.json" not in contents:
         raise InputError([Issue("--out", None, None,
@@ -257,7 +269,7 @@ def _check_name_lengths(out_dir: Path) -> None:
 NAME_MAX = 255
 
 
-def _staging_prefix(name: str, kind: str) -> str:
+def staging_prefix(name: str, kind: str) -> str:
     """A hidden sibling's prefix, short enough for a name already near the limit."""
     return f".{name[:40]}.{kind}-"
 
@@ -271,7 +283,7 @@ def _swap_into_place(staging: Path, target: Path) -> None:
         target.rmdir()
         staging.rename(target)
         return
-    retired = Path(tempfile.mkdtemp(prefix=_staging_prefix(target.name, "old"), dir=target.parent))
+    retired = Path(tempfile.mkdtemp(prefix=staging_prefix(target.name, "old"), dir=target.parent))
     retired.rmdir()
     target.rename(retired)
     try:

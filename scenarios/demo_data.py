@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from allocator.write import staging_prefix
 from models.schema import table_schema
 from scenarios.demo_referrals import generate_conflicts, generate_referrals
 from scenarios.demo_units import generate_units
@@ -104,7 +105,8 @@ def write(market: DemoMarket, out_dir: str | Path, *, force: bool = False) -> li
         raise OutputFolderError(f"{out} is not empty: choose a new --out folder, or pass --force "
                            "to replace the demo files in it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    # A short name (found in review: a 250-character --out broke the 255-byte limit here).
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(out.name, "partial"), dir=out.parent))
     staging.chmod(_folder_mode())  # mkdtemp makes it private; the result is an ordinary folder
     try:
         for role, name in FILES.items():

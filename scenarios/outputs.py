@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from allocator.write import staging_prefix
 from scenarios.montecarlo import Comparison, RunResult
 
 
@@ -140,7 +141,8 @@ def _publish(out: Path, force: bool, fill: Callable[[Path], None]) -> list[Path]
         raise OutputExistsError(f"{out} is not empty: choose a new --out folder, or pass --force "
                            "to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    # A short name (found in review: a 250-character --out broke the 255-byte limit here).
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(out.name, "partial"), dir=out.parent))
     try:
         fill(staging)
         mask = os.umask(0)

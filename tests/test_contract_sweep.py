@@ -838,6 +838,39 @@ def test_check_takes_any_planned_window(market: dict[str, Path], folder: Path) -
     assert code == 0 and "every hard rule holds" in stdout, stdout + stderr
 
 
+def test_a_symlinked_out_is_probed_where_it_points(folder: Path, tables,
+                                                    monkeypatch) -> None:
+    """Found in review: the probe tested a symlink's own parent, while the results are
+    staged beside the folder it points to."""
+    import tempfile
+
+    import allocator.write
+
+    paths = write(folder, tables)
+    real = folder / "elsewhere"
+    (real / "run").mkdir(parents=True)
+    link = folder / "latest"
+    link.symlink_to(real / "run")
+    make = tempfile.mkdtemp
+
+    def read_only_there(*args, **kwargs):
+        if Path(kwargs.get("dir", "")).resolve() == real.resolve():
+            raise OSError(30, "Read-only file system")
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(allocator.write.tempfile, "mkdtemp", read_only_there)
+    code, stderr, _ = invoke(allocate_args(paths, link))
+    assert code == 2 and "Read-only file system" in stderr, stderr
+
+
+def test_an_out_path_longer_than_the_system_allows_is_a_usage_error(folder: Path,
+                                                                     tables) -> None:
+    paths = write(folder, tables)
+    deep = folder.joinpath(*["d" * 200] * 25, "out")  # 5,000 bytes, every name under 255
+    code, stderr, _ = invoke(allocate_args(paths, deep))
+    assert code == 2 and "--out" in stderr and "Traceback" not in stderr, stderr
+
+
 # Found by the sweep: a weekly_price of 1e18 passed validation, overflowed int64 pence and
 # failed in the solver (exit 1). Prices are now capped at models.limits.MAX_POUNDS.
 @pytest.mark.parametrize("price", ["1e18", "10000001", "1e300"])

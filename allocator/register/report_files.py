@@ -20,10 +20,10 @@ import pandas as pd
 
 from allocator.write import (
     _check_target,
-    _staging_prefix,
     _swap_into_place,
     as_text_table,
     defuse,
+    staging_prefix,
 )
 
 
@@ -55,7 +55,7 @@ def write_report(report: Report, out_dir: str | Path, *, force: bool = False) ->
                                          f"{stem}.xlsx", f"{stem}.html", "manifest.json"}))
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out.name, "partial"), dir=parent))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(out.name, "partial"), dir=parent))
     try:
         for name, frame in report.tables.items():
             money_text(frame).to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
