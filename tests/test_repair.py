@@ -62,3 +62,27 @@ def test_every_repair_is_a_feasible_allocation_at_its_cost(name: str, inputs) ->
         found += 1
         moved += len(moves) > 1
     assert found > 0 and moved > 0, (name, found, moved)  # the moves were exercised
+
+
+def test_repairs_stop_after_a_fixed_count_of_trial_moves(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Found in review: a 5,000-child market with a full capped fallback spent 130,000
+    trial moves (several seconds). The count stops them, the same on every run."""
+    import allocator.repair as repair_module
+
+    _, inputs = next(_markets())
+    model, solution = _solved(inputs)
+
+    def repairs(budget: int) -> tuple[list[int | None], int]:
+        monkeypatch.setattr(repair_module, "REPAIR_TRIALS", budget)
+        repair = Repair(model, solution.columns, solution.split)
+        others = sorted(set(range(model.n_columns)) - set(solution.columns.tolist()))
+        return [repair.extra(c) for c in others], repair.trials
+
+    free, spent = repairs(10**9)
+    assert spent > 20
+    capped, used = repairs(spent // 2)
+    assert spent // 2 <= used < spent
+    assert sum(e is not None for e in capped) < sum(e is not None for e in free)
+    assert all(c is None or c == f for c, f in zip(capped, free, strict=True))
+    assert repairs(spent // 2) == (capped, used)  # a count: the same every time
