@@ -81,9 +81,10 @@ FORCED_MIP_WORK_COLUMNS = 50_000
 #: may overrun it). Found in review: on OR-Library GAP instances, whose forced MIPs each
 #: need root cuts, 10 x 40 (440 columns) ran 113 forced MIPs of 180,000 iterations in
 #: 77 s, beside a 0.6 s solve. The count, unlike seconds, keeps explanations
-#: byte-identical; 20,000 is about 9 s there, and more than any other market we generate
-#: has needed (a 300-child stress market used 6,100).
-FORCED_MIP_ITERATIONS = 20_000
+#: byte-identical. Such MIPs cost about 0.6 ms an iteration (cuts, not pivots): 20,000 still
+#: left GAP runs at 6-19 s (median 10.5 s); 5,000 is about 3 s. The demo needs none; a
+#: 300-child stress market of cheap MIPs used 6,100.
+FORCED_MIP_ITERATIONS = 5_000
 
 
 def runner_ups(model: Model, solution: Solution, seed: int,

@@ -312,6 +312,7 @@ def test_forced_mips_are_budgeted_by_simplex_iterations(
         return found
 
     monkeypatch.setattr(exact, "solve_forced", counted)
+    monkeypatch.setattr(nextbest, "FORCED_MIP_ITERATIONS", 10**9)
     free = nextbest.runner_ups(model, solution, 0)
     unbudgeted = list(spent)
     assert sum(unbudgeted) > 2_000 and len(unbudgeted) > 5  # this market needs the MIPs
