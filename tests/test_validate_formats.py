@@ -314,18 +314,24 @@ def test_an_excel_error_cell_is_refused_not_read_as_blank(
         "its formula or type the value"]
 
 
-def test_a_formula_saved_without_its_result_is_refused(
-        tmp_path: Path, frames: dict[str, pd.DataFrame], contract_files: dict[str, Path],
-        as_of: date) -> None:
-    """openpyxl (and other programs) save formulas with no result; calamine reads them as
-    blank, and a blank optional cell would take its default."""
-    frame = frames["referrals"]
+def _referrals_sheet(frame: pd.DataFrame) -> tuple[Workbook, Any]:
+    """An openpyxl workbook whose ``referrals`` sheet holds ``frame`` as text."""
     book = Workbook()
     sheet = book.active
     sheet.title = "referrals"
     sheet.append(list(frame.columns))
     for record in frame.astype(str).to_dict("records"):
         sheet.append(list(record.values()))
+    return book, sheet
+
+
+def test_a_formula_saved_without_its_result_is_refused(
+        tmp_path: Path, frames: dict[str, pd.DataFrame], contract_files: dict[str, Path],
+        as_of: date) -> None:
+    """openpyxl (and other programs) save formulas with no result; calamine reads them as
+    blank, and a blank optional cell would take its default."""
+    frame = frames["referrals"]
+    book, sheet = _referrals_sheet(frame)
     column = list(frame.columns).index("expected_weeks") + 1
     sheet.cell(row=3, column=column, value="=20+6")
     path = tmp_path / "referrals.xlsx"
@@ -365,12 +371,7 @@ def test_error_cells_are_found_in_every_worksheet_layout(
     from openpyxl.cell.text import InlineFont
 
     frame = frames["referrals"]
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "referrals"
-    sheet.append(list(frame.columns))
-    for record in frame.astype(str).to_dict("records"):
-        sheet.append(list(record.values()))
+    book, sheet = _referrals_sheet(frame)
     columns = list(frame.columns)
     sheet.cell(row=4, column=columns.index("avoid_authorities") + 1, value="#N/A")  # an error
     sheet.cell(row=2, column=columns.index("avoid_authorities") + 1,
