@@ -41,7 +41,7 @@ from allocator.checkrules import (
     to_pence,
     where,
 )
-from allocator.issues import InputError, Issue, not_a_file, quote_value, shorten
+from allocator.issues import InputError, Issue, quote_value, shorten
 from allocator.validate import Inputs
 from models.codes import STAFF_USE
 from models.policy import Fallback
@@ -339,23 +339,17 @@ def _flag(value: Any) -> bool | None:
 
 
 def read_allocation(source: str | Path) -> pd.DataFrame:
-    """Read an ``allocation.csv`` (or its ``.xlsx``/``.parquet`` twin) as text cells."""
-    path = Path(source)
-    if not path.is_file():
-        raise InputError([Issue(str(source), None, None, not_a_file(path), "file")])
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path).astype(object)
-        if suffix in (".xlsx", ".xlsm"):
-            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False,
-                                   engine="openpyxl")
-            return sheets.get("allocation", next(iter(sheets.values())))
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise InputError([Issue(str(source), None, None, f"cannot be read: {exc}",
-                                "file")]) from None
-    except Exception:  # a corrupt workbook or Parquet file (BadZipFile, KeyError...)
-        what = "Parquet file" if suffix == ".parquet" else "Excel workbook"
-        raise InputError([Issue(str(source), None, None,
-                                f"cannot be read: it is not a readable {what}", "file")]) from None
+    """Read an ``allocation.csv`` (or its ``.xlsx``/``.parquet`` twin) as text cells.
+
+    Through the inputs' reader (found in review: a header naming ``option`` twice was read
+    as ``option`` and ``option.1``, and the check then passed on the first copy; blank rows
+    a spreadsheet leaves were unknown children with no row named). A repeated column is
+    refused like an input's; blank rows are dropped; row numbers are the file's.
+    """
+    from allocator.read import read_table
+
+    raw = read_table(source, "allocation")
+    errors = [issue for issue in raw.issues if issue.severity == "error"]
+    if errors:
+        raise InputError(errors)
+    return raw.frame

@@ -293,3 +293,25 @@ def test_cli_check_never_echoes_a_long_cell_whole(small_result: AllocationResult
     outcome = CliRunner().invoke(main, ["check", "--allocation", str(bad), *inputs])
     assert outcome.exit_code == 3, outcome.output
     assert "unknown_option" in outcome.output and "2012-05-01" not in outcome.output
+
+
+# Found in review: a header naming option twice was read as option and option.1, and the
+# check passed on the first copy though the second broke a rule; blank rows a spreadsheet
+# leaves after clearing cells were "unknown children" with no row named.
+def test_a_repeated_column_is_refused_and_blank_rows_are_dropped(
+        small_result: AllocationResult, tmp_path: Path) -> None:
+    small_result.write(tmp_path / "out")
+    text = (tmp_path / "out" / "allocation.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    width = lines[0].count(",")
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n".join([*lines, "," * width, "," * width]) + "\n", encoding="utf-8")
+    assert check_allocation(read_allocation(blank), small_result.inputs).ok
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("\n".join([lines[0] + ",option"] + [row + ",unplaced"
+                                                             for row in lines[1:]]) + "\n",
+                        encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_allocation(repeated)
+    assert [str(e) for e in caught.value.errors] == [
+        f"{repeated}, row 1, column option: the column appears 2 times"]
