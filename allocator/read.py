@@ -10,11 +10,15 @@ text a CSV of the same data would hold.
 from __future__ import annotations
 
 import hashlib
+import io
+import posixpath
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -282,31 +286,26 @@ def _error_cells(path: Path, sheet_name: str) -> dict[tuple[int, int], str]:
     dropped a child's safety exclusion. The worksheet's XML says which cells are errors
     (``t="e"``), and which hold a formula with no saved result (read as blank too).
     """
-    import zipfile
-    from xml.etree import ElementTree
-
     try:
         with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet_name, ElementTree)
+            part = _sheet_part(archive, sheet_name)
             if part is None:
                 return {}
             data = archive.read(part)
         if not _may_hold_errors(data):
             return {}
-        return _scan_cells(data, ElementTree)
+        return _scan_cells(data)
     except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):  # calamine read it
         return {}
 
 
-def _scan_cells(data: bytes, tree: Any) -> dict[tuple[int, int], str]:
+def _scan_cells(data: bytes) -> dict[tuple[int, int], str]:
     """Error and unsaved-formula cells of a worksheet's XML, by position. Tags are matched
     by local name (the Open XML SDK writes ``<x:c>``), and a row or cell without its
     optional ``r`` reference follows the one before it."""
-    import io
-
     found: dict[tuple[int, int], str] = {}
     row, col = 0, -1
-    for event, element in tree.iterparse(io.BytesIO(data), events=("start", "end")):
+    for event, element in ElementTree.iterparse(io.BytesIO(data), events=("start", "end")):
         name = _local(element.tag)
         if event == "start":
             if name == "row":
@@ -335,17 +334,15 @@ def _local(tag: str) -> str:
 UNCALCULATED = "a formula with no saved result: open and save the file in Excel, or paste values"
 
 
-def _sheet_part(archive: Any, sheet_name: str, tree: Any) -> str | None:
+def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
     """The zip member holding the worksheet called ``sheet_name``."""
-    import posixpath
-
-    book = tree.fromstring(archive.read("xl/workbook.xml"))
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     ids = [value for sheet in book.iter() if _local(sheet.tag) == "sheet"
            and sheet.get("name") == sheet_name
            for key, value in sheet.attrib.items() if _local(key) == "id"]
     if not ids:
         return None
-    rels = tree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     for rel in rels.iter():
         if _local(rel.tag) == "Relationship" and rel.get("Id") == ids[0]:
             target = rel.get("Target", "")

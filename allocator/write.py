@@ -192,10 +192,10 @@ SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILES) -> None:
     """Refuse an unusable ``--out`` before anything is read or solved."""
-    _check_name_lengths(out_dir)
     try:
         _check_folder(out_dir, force, ours)
-    except OSError as exc:  # found in review: a path over 4,096 bytes failed in exists()
+    except OSError as exc:  # found in review: a name over 255 bytes, or a path over 4,096,
+        # failed inside exists() with "File name too long" (exit 1)
         raise InputError([Issue("--out", None, None,
                                 f"{out_dir} cannot be used ({exc.strerror or type(exc).__name__})",
                                 "usage")]) from None
@@ -253,20 +253,6 @@ def _check_writable(out_dir: Path, ancestor: Path) -> None:
         raise InputError([Issue("--out", None, None,
                                 f"{out_dir} cannot be written: {ancestor} is not writable "
                                 f"({exc.strerror or type(exc).__name__})", "usage")]) from None
-
-
-def _check_name_lengths(out_dir: Path) -> None:
-    """A folder name longer than the file system allows (255 bytes on most) is a usage
-    error: even asking whether it exists raised ``File name too long`` (exit 1)."""
-    for part in out_dir.absolute().parts:
-        if len(os.fsencode(part)) > NAME_MAX:
-            raise InputError([Issue("--out", None, None,
-                                    f"a folder name in --out is longer than {NAME_MAX} "
-                                    "bytes, more than file systems allow", "usage")])
-
-
-#: The longest file or folder name most file systems take (ext4, NTFS, APFS).
-NAME_MAX = 255
 
 
 def staging_prefix(name: str, kind: str) -> str:
