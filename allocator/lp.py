@@ -54,10 +54,8 @@ class RestrictedLP:
 
         self.model = model
         n = model.n_vars
-        order = lexsort((model.a_row, model.a_col))
-        self.col_start = np.searchsorted(model.a_col[order], np.arange(n + 1))
-        self.col_rows = model.a_row[order].astype(np.int32)
-        self.col_vals = model.a_val[order]
+        self.col_start, rows, self.col_vals = model.by_column()
+        self.col_rows = rows.astype(np.int32)
         self.cost = np.concatenate([model.col_cost, model.split_cost]).astype(float)
         self.entity = np.concatenate([model.col_entity, np.full(len(model.split_group), -1)])
         self.position = np.full(n, -1, dtype=np.int64)

@@ -23,6 +23,7 @@ import pandas as pd
 from allocator.arrays import Children, Units
 from allocator.costs import PairCosts, fallback_pence, to_pence, unplaced_pence
 from allocator.eligibility import Eligibility
+from allocator.sorting import lexsort
 from models.policy import Policy
 
 SINGLE, GROUP, TOGETHER, MEMBER = 0, 1, 2, 3
@@ -86,6 +87,13 @@ class Model:
 
     def members(self, column: int) -> np.ndarray:
         return self.member_child[self.member_ptr[column]:self.member_ptr[column + 1]]
+
+    def by_column(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The constraint matrix column by column: variable ``j``'s rows and coefficients are
+        ``rows[start[j]:start[j + 1]]`` and ``values[...]``, in row order."""
+        order = lexsort((self.a_row, self.a_col))
+        start = np.searchsorted(self.a_col[order], np.arange(self.n_vars + 1))
+        return start, self.a_row[order], self.a_val[order]
 
     def is_network(self) -> bool:
         """True when the model is a transportation problem that min-cost flow solves exactly."""

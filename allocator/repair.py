@@ -41,10 +41,8 @@ class Repair:
     def __init__(self, model: Model, columns: np.ndarray, split: np.ndarray):
         self.model = model
         n = model.n_vars
-        order = lexsort((model.a_row, model.a_col))
-        self.start = np.searchsorted(model.a_col[order], np.arange(n + 1))
-        self.rows = model.a_row[order]
-        self.vals = model.a_val[order].astype(float)
+        self.start, self.rows, values = model.by_column()
+        self.vals = values.astype(float)
         x = np.zeros(n)
         x[columns] = 1.0
         x[model.n_columns:] = split
@@ -62,9 +60,10 @@ class Repair:
         self.row_members = member[order]
         self.row_ptr = np.searchsorted(row[order], np.arange(len(model.row_lower) + 1))
         self.trials = 0
-        by_cost = lexsort((np.arange(model.n_columns), model.col_cost, model.col_entity))
-        self.by_entity = by_cost
-        self.ptr = np.searchsorted(model.col_entity[by_cost], np.arange(model.n_entities + 1))
+        # Each entity's columns, cheapest first.
+        self.by_entity = lexsort((np.arange(model.n_columns), model.col_cost, model.col_entity))
+        self.ptr = np.searchsorted(model.col_entity[self.by_entity],
+                                   np.arange(model.n_entities + 1))
 
     def _column(self, column: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.start[column], self.start[column + 1]
