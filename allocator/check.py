@@ -305,10 +305,19 @@ def _agrees(name: str, given: Any, want: Any) -> bool:
 
 
 def _show(want: Any) -> str:
+    """An expected value as allocation.csv writes it (found in review: a distance was shown
+    as 2.9793909603644693, and an unplaced child's as None)."""
     if isinstance(want, set):
         return ";".join(sorted(want)) or "(none)"
-    return f"{want / 100:.2f}" if isinstance(want, int) and not isinstance(want, bool) else (
-        repr(want))
+    if want is None:
+        return "blank"
+    if isinstance(want, bool):
+        return "true" if want else "false"
+    if isinstance(want, int):
+        return f"{want / 100:.2f}"
+    if isinstance(want, float):
+        return f"{want:.2f}"
+    return repr(want)
 
 
 def _text(value: Any) -> str:
