@@ -358,7 +358,11 @@ def read_allocation(source: str | Path) -> pd.DataFrame:
     from allocator.read import read_table
 
     raw = read_table(source, "allocation")
+    # An error cell reads as blank (a workbook's '#N/A' option was reported as "no unit or
+    # fallback ''", with no word of the error); it is refused by row and column, as in the
+    # inputs.
     errors = [issue for issue in raw.issues if issue.severity == "error"]
+    errors += raw.error_cell_issues()
     if errors:
         raise InputError(errors)
     return raw.frame

@@ -44,6 +44,15 @@ class RawTable:
     #: They are read as blank; validation refuses them in contract columns.
     error_cells: dict[tuple[int, str], str] = field(default_factory=dict)
 
+    def error_cell_issues(self, column: str | None = None) -> list[Issue]:
+        """An error for each error cell (in ``column``, or in any column), by row: read as
+        blank, such a cell would silently take an optional column's default."""
+        return [Issue(self.label, row, name,
+                      value if value == UNCALCULATED else f"the cell holds a spreadsheet error "
+                      f"({value}): correct its formula or type the value", "type")
+                for (row, name), value in sorted(self.error_cells.items())
+                if column is None or name == column]
+
 
 def normalise_column_name(name: object) -> str:
     """``" Child ID "`` and ``"child-id"`` both become ``child_id``."""

@@ -21,7 +21,7 @@ import pandas as pd
 from allocator.columns import ISO_DATE, LINE_BREAK_OR_CONTROL, parse_column
 from allocator.crosschecks import CROSS_CHECKS
 from allocator.issues import InputError, Issue, errors_in, not_a_file, quote_value
-from allocator.read import UNCALCULATED, RawTable, file_sha256, read_table
+from allocator.read import RawTable, file_sha256, read_table
 from models.policy import Policy, PolicyError, load_policy, parse_policy
 from models.schema import ColumnSpec, TableSchema, table_schema
 
@@ -91,10 +91,7 @@ def validate_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
                   if column == spec.name}
         if errors:
             blank = blank & ~np.isin(text.index.to_numpy() + 2, list(errors))
-            issues += [Issue(raw.label, row, spec.name,
-                             value if value == UNCALCULATED else f"the cell holds a spreadsheet "
-                             f"error ({value}): correct its formula or type the value", "type")
-                       for row, value in sorted(errors.items())]
+            issues += raw.error_cell_issues(spec.name)
         issues += _cell_issues(raw, spec, text, parsed.bad, parsed.why, blank)
         issues += _range_issues(raw, spec, parsed.values, parsed.bad | parsed.blank)
     if any(i.rule == "missing_column" for i in issues):

@@ -318,3 +318,28 @@ def test_a_repeated_column_is_refused_and_blank_rows_are_dropped(
         read_allocation(repeated)
     assert [str(e) for e in caught.value.errors] == [
         f"{repeated}, row 1, column option: the column appears 2 times"]
+
+
+# calamine reads an error cell as blank: a '#N/A' option was reported as "no unit or
+# fallback ''", with no word of the error.
+def test_an_error_cell_in_an_allocation_workbook_is_refused(small_result: AllocationResult,
+                                                             tmp_path: Path) -> None:
+    import xlsxwriter
+
+    small_result.write(tmp_path / "out")
+    table = read_allocation(tmp_path / "out" / "allocation.csv")
+    path = tmp_path / "allocation.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("allocation")
+    for column, name in enumerate(table.columns):
+        sheet.write_string(0, column, name)
+        for row, value in enumerate(table[name], start=1):
+            sheet.write_string(row, column, value)
+    option = list(table.columns).index("option")
+    sheet.write_formula(2, option, "=NA()", None, "#N/A")
+    book.close()
+    with pytest.raises(InputError) as caught:
+        read_allocation(path)
+    assert [str(e) for e in caught.value.errors] == [
+        f"{path}, row 3, column option: the cell holds a spreadsheet error (#N/A): correct "
+        "its formula or type the value"]
