@@ -118,8 +118,9 @@ def runner_ups(model: Model, solution: Solution, seed: int,
     repair: Repair | None = None
 
     def unmeasured(order: np.ndarray, has_chain: bool) -> RunnerUp:
-        """The chain's figure, else the cheapest of a few local repairs (allocator/repair.py),
-        else none: each a feasible re-allocation's cost, so an upper bound, unproven."""
+        """The chain's figure, else the cheapest of a few local repairs (allocator/repair.py)
+        and of the alternatives' chains, else none: each a feasible re-allocation's cost, so
+        an upper bound, unproven."""
         nonlocal repair
         up = _unmeasured(order[0], chain, has_chain)
         if up.extra >= 0 or not optimal:
@@ -128,6 +129,14 @@ def runner_ups(model: Model, solution: Solution, seed: int,
             repair = Repair(model, solution.columns, solution.split)
         found = [(extra, int(column)) for column in order[:REPAIR_TRIES]
                  if (extra := repair.extra(int(column))) is not None]
+        if has_chain:
+            # The best-estimated alternative had no chain (its unit is full of children
+            # with side rules) and no repair, but a later one may have a chain: a figure
+            # for a real alternative beats "not measured" (found on the regional batch: 55
+            # children with side-rule-free chains to dozens of units had none).
+            chained = order[np.isfinite(chain[order])]
+            if len(chained):
+                found.append((round(chain[chained[0]]), int(chained[0])))
         return RunnerUp(min(found)[1], min(found)[0], False) if found else up
 
     def measured(order: np.ndarray, has_chain: bool) -> RunnerUp:

@@ -327,3 +327,40 @@ def test_forced_mips_are_budgeted_by_simplex_iterations(
     for entity, up in budgeted.items():  # a figure kept is a true one (or an upper bound)
         if up.proven:
             assert (up.column, up.extra) == (free[entity].column, free[entity].extra)
+
+
+def test_a_later_alternative_with_a_chain_is_measured_when_the_first_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found on the regional batch: 55 children with side-rule-free chains to dozens of
+    units read "extra cost not measured", because their best-estimated alternative was a
+    unit full of children with side rules (no chain) that a local repair could not free.
+    Here A's cheapest alternative X holds K, who has a conflict and nowhere else to go; Y
+    holds B, who can move on to Z: that chain is A's runner-up, with its cost."""
+    from oracle import child, frame, unit
+
+    from allocator.api import allocate
+
+    areas = {"H": "Sefton", "X": "Knowsley", "Y": "Wirral", "Z": "Halton", "W": "St Helens"}
+    prices = {"H": 4000, "X": 4010, "Y": 4020, "Z": 4500, "W": 4000}
+    units = [unit(u, local_authority=areas[u], weekly_price=prices[u]) for u in areas]
+
+    def only(*keep: str) -> str:
+        return ";".join(area for u, area in areas.items() if u not in keep)
+
+    kids = [child("A", avoid_authorities=only("H", "X", "Y")),
+            child("K", avoid_authorities=only("X")), child("B", avoid_authorities=only("Y", "Z")),
+            child("Q", avoid_authorities=only("W"))]
+    conflicts = frame([{"child_a": "K", "child_b": "Q", "reason": "harm"}])
+    monkeypatch.setattr(nextbest, "FORCED_COLUMN_LIMIT", 0)  # as on a regional model
+    monkeypatch.setattr(nextbest, "REPAIR_TRIES", 1)  # repair tries X alone, and fails
+    result = allocate(frame(kids), frame(units), conflicts=conflicts, as_of=AS_OF,
+                      policy={"fallbacks": []})
+    rows = result.allocation.set_index("child_id")
+    assert rows["option"].to_dict() == {"A": "H", "K": "X", "B": "Y", "Q": "W"}
+    optimum = round(result.summary["objective"] * 100)
+    unplaced = 100 * round(result.inputs.policy.weights.unplaced)
+    assert forced_optimum(result.inputs, {"A": "X"}) - optimum > unplaced / 2  # K goes without
+    assert rows.loc["A", "next_best"].startswith("Y ("), rows.loc["A", "next_best"]
+    truth = forced_optimum(result.inputs, {"A": "Y"}) - optimum
+    assert round(rows.loc["A", "next_best_extra"] * 100) == truth  # the chain A -> Y, B -> Z
+    assert not rows.loc["A", "next_best_proven"]
