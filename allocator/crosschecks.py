@@ -98,6 +98,21 @@ def _duplicate_units(ctx: Context) -> list[Issue]:
     return _duplicates(ctx, "units", "unit_id", "duplicate_unit_id")
 
 
+@cross_check("reserved_unit_id", "units")
+def _reserved_units(ctx: Context) -> list[Issue]:
+    """``allocation.csv``'s ``option`` is a unit id, ``fallback:<route>:<setting>`` or
+    ``unplaced``: a unit named like the other two made its rows mean two things (found in
+    review: a child placed in a unit called ``unplaced`` was counted unplaced, its spend
+    left out of the totals). Case is ignored, as a spreadsheet's lookups ignore it."""
+    ids = ctx.table("units")["unit_id"]
+    folded = ids.astype("string").str.strip().str.casefold()
+    reserved = ((folded == "unplaced") | folded.str.startswith("fallback:")).fillna(False)
+    return [ctx.issue("units", index, "unit_id", "'unplaced' and ids starting 'fallback:' "
+                      "name the other options in allocation.csv: give this unit another id",
+                      "reserved_unit_id")
+            for index in ids.index[reserved.to_numpy(dtype=bool)]]
+
+
 @cross_check("impossible_age", "referrals")
 def _ages(ctx: Context) -> list[Issue]:
     referrals = ctx.table("referrals")

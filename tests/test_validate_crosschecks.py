@@ -60,6 +60,8 @@ UNDER_16 = ("'supported' is never allowed for a child under 16 (2021 ban on unre
             "settings); only the other settings will be considered")
 NO_SHARED = ("sibling group 'S1' is kept together but its members share no setting, so it can "
              "only be left unplaced")
+RESERVED = ("'unplaced' and ids starting 'fallback:' name the other options in "
+            "allocation.csv: give this unit another id")
 AUTHORITY = "an avoided authority matches no unit's local_authority: check the spelling"
 
 CASES: dict[str, list[Case]] = {
@@ -79,6 +81,15 @@ CASES: dict[str, list[Case]] = {
         Case("repeated id", (cell("units", 2, "unit_id", "U01"),),
              (("units", 4, "unit_id", "duplicate unit_id: the same id is on row 2", "error",
                "duplicate_unit_id"),)),
+    ],
+    "reserved_unit_id": [
+        Case("unplaced", (cell("units", 2, "unit_id", "unplaced"),),
+             (("units", 4, "unit_id", RESERVED, "error", "reserved_unit_id"),)),
+        Case("a fallback's name, in capitals",
+             (cell("units", 0, "unit_id", "FALLBACK:regional:foster"),),
+             (("units", 2, "unit_id", RESERVED, "error", "reserved_unit_id"),)),
+        Case("a name that only contains them", (cell("units", 2, "unit_id", "U-unplaced"),
+                                                cell("units", 1, "unit_id", "fallback")), ()),
     ],
     "impossible_age": [
         Case("born after --as-of", (cell("referrals", 1, "date_of_birth", "2026-11-26"),),
