@@ -87,7 +87,8 @@ def allocate(referrals: TableSource, units: TableSource, *, offers: TableSource 
     """Allocate referred children to units; see the data contract for the inputs.
 
     Raises :class:`allocator.issues.InputError` (with every problem found) on bad input.
-    ``time_limit_s`` and ``seed`` override the policy's solver settings.
+    ``time_limit_s``, ``seed`` and ``gap`` override the policy's solver settings, and are
+    checked as the policy's are (:class:`ValueError` naming the argument otherwise).
     """
     started = time.perf_counter()
     inputs = load_inputs(referrals, units, offers=offers, conflicts=conflicts, policy=policy,
@@ -111,11 +112,9 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
     from allocator.summary import allocation_summary
     from allocator.universe import solve_large
 
-    settings = inputs.policy.solver
-    solve_settings = SolveSettings(
-        time_limit_s=settings.time_limit_s if time_limit_s is None else time_limit_s,
-        seed=settings.seed if seed is None else seed, workers=settings.workers,
-        gap=settings.gap if gap is None else gap)
+    settings = _solver_settings(inputs.policy, time_limit_s=time_limit_s, seed=seed, gap=gap)
+    solve_settings = SolveSettings(time_limit_s=settings.time_limit_s, seed=settings.seed,
+                                   workers=settings.workers, gap=settings.gap)
     # A bar on a watching terminal only (allocator/progress.py): large runs spend minutes
     # in the solve and the runner-ups with nothing else to show.
     with stages(["build", "baseline", "solve", "runner-ups", "explain"],
@@ -155,6 +154,19 @@ def allocate_inputs(inputs: Inputs, *, method: Method = "optimal",
         bar.step()
     return AllocationResult(table, summary, manifest, exclusions, inputs,
                             Stories(table), values)
+
+
+def _solver_settings(policy: Policy, **overrides: float | None) -> Any:
+    """The policy's solver settings with the arguments given, checked as the policy's own
+    are (found in review: ``gap=nan`` ran as 0 and wrote ``NaN`` into manifest.json)."""
+    from pydantic import ValidationError
+
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return type(policy.solver).model_validate({**policy.solver.model_dump(), **given})
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ValueError(f"{first['loc'][0]}={first['input']!r}: {first['msg']}") from None
 
 
 def check(allocation: pd.DataFrame | str | Path, referrals: TableSource, units: TableSource, *,

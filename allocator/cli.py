@@ -152,6 +152,15 @@ def validate(referrals: str, units: str, offers: str | None, conflicts: str | No
     click.echo(input_summary(inputs))
 
 
+def _a_number(ctx: click.Context, param: click.Parameter,
+              value: float | None) -> float | None:
+    """click's FloatRange lets NaN through (found in review: ``--gap nan`` ran as 0 and wrote
+    ``NaN``, which is not JSON, into manifest.json)."""
+    if value is not None and math.isnan(value):
+        raise click.BadParameter("nan is not a number", ctx, param)
+    return value
+
+
 def _positive_seconds(ctx: click.Context, param: click.Parameter,
                       value: float | None) -> float | None:
     """As the policy's ``solver.time_limit_s``: a finite number of seconds above 0 (click's
@@ -172,6 +181,7 @@ def _positive_seconds(ctx: click.Context, param: click.Parameter,
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=None,
               help="Solver seed (default: the policy's).")
 @click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None,
+              callback=_a_number,
               help="Stop at this relative gap (default 0: prove optimality).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
 @click.option("--register", "register", default=None,

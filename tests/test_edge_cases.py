@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from allocator.api import allocate
@@ -38,3 +39,16 @@ def test_no_units_and_no_fallbacks_leaves_everyone_unplaced(referrals_frame: pd.
     assert check_allocation(result.allocation, result.inputs).ok
     # every child is told why: each unit (there are none) and no fallback
     assert result.allocation["reason"].str.startswith("Unplaced").all()
+
+
+# Found in review: allocate(gap=nan) (and pdps allocate --gap nan) ran as a gap of 0 and wrote
+# NaN, which is not JSON, into manifest.json; the API's overrides skipped the policy's checks.
+@pytest.mark.parametrize(("override", "named"), [
+    ({"gap": float("nan")}, "gap=nan"), ({"gap": 1.0}, "gap=1.0"),
+    ({"time_limit_s": -1.0}, "time_limit_s=-1.0"),
+    ({"time_limit_s": float("inf")}, "time_limit_s=inf"), ({"seed": -1}, "seed=-1")])
+def test_solver_overrides_are_checked_as_the_policy_is(referrals_frame: pd.DataFrame,
+                                                       units_frame: pd.DataFrame, as_of: date,
+                                                       override: dict, named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        allocate(referrals_frame, units_frame, as_of=as_of, **override)
