@@ -155,6 +155,20 @@ def test_cli_exits_2_naming_the_missing_file(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no such output folder" in missing.output
 
 
+# Found in review: a 300-character --out was an internal fault (the staging file's name
+# grew past the 255-byte limit), and --out "" tried to rename the page over ".".
+@pytest.mark.parametrize("name", ["x" * 300 + ".html", ""])
+def test_an_unusable_out_is_bad_usage_and_leaves_nothing(run_copy: Path, tmp_path: Path,
+                                                         name: str) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    out = str(folder / name) if name else ""
+    result = CliRunner().invoke(main, ["report", "allocation", str(run_copy), "--out", out])
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "Traceback" not in result.output
+    assert list(folder.iterdir()) == []
+
+
 def test_map_needs_the_runs_own_inputs(demo_run, run_copy: Path, tmp_path: Path) -> None:
     assert load_run(run_copy).flows is not None
     moved = tmp_path / "moved"
