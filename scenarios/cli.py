@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from allocator.cli import run_guarded
+from scenarios.limits import MAX_CHILDREN, MAX_UNITS
 
 
 class OutputFolderRefused(click.ClickException):
@@ -22,10 +23,10 @@ class OutputFolderRefused(click.ClickException):
 
 
 @click.command("demo-data", short_help="Write a synthetic Sefton market as contract CSVs.")
-@click.option("--children", type=click.IntRange(min=1), default=40, show_default=True,
-              help="Children referred.")
-@click.option("--units", type=click.IntRange(min=1), default=400, show_default=True,
-              help="Placement units listed.")
+@click.option("--children", type=click.IntRange(min=1, max=MAX_CHILDREN), default=40,
+              show_default=True, help="Children referred.")
+@click.option("--units", type=click.IntRange(min=1, max=MAX_UNITS), default=400,
+              show_default=True, help="Placement units listed.")
 @click.option("--seed", type=click.IntRange(min=0), default=2026, show_default=True,
               help="Random seed: the same arguments give byte-identical files.")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
@@ -43,9 +44,20 @@ def demo_data(children: int, units: int, seed: int, out: Path, as_of: datetime |
     carer, home or provider in it is real. Validate it with `pdps validate ... --as-of` the
     same date.
     """
+    from allocator.issues import InputError, Issue
+    from allocator.validate import FIRST_AS_OF, LAST_AS_OF
     from scenarios.demo_data import OutputFolderError, generate, write
+    from scenarios.folders import check_out
 
     when = as_of.date() if as_of is not None else date.today()
+    if not FIRST_AS_OF <= when <= LAST_AS_OF:  # as `pdps allocate --as-of`: found in review,
+        # 0001-01-01 failed mid-generation with "year -17 is out of range" (exit 1)
+        raise InputError([Issue("--as-of", None, None, f"must be between {FIRST_AS_OF} and "
+                                f"{LAST_AS_OF}, found {when}", "usage")])
+    check_out(out)  # a name over 255 bytes, a file in the way: refused before generating
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise OutputFolderRefused(f"{out} is not empty: choose a new --out folder, or pass "
+                                  "--force to replace the demo files in it")
     market = generate(children, units, seed, when)
     try:
         paths = write(market, out, force=force)

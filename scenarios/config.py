@@ -11,17 +11,32 @@ than the one asked; :func:`load_scenario` reports every bad key with the file it
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from allocator.issues import InputError, Issue
+from allocator.validate import FIRST_AS_OF, LAST_AS_OF
 from models.codes import NeedCode, OfstedRating, Route, Setting
 from models.policy import Policy, PolicyError, load_policy, parse_policy
 from scenarios import calibration as cal
 from scenarios.geography import TOWN_INDEX
+from scenarios.limits import (
+    LONGEST_PLACEMENT_WEEKS,
+    MAX_ARRIVALS_PER_WEEK,
+    MAX_CHILDREN,
+    MAX_UNITS,
+)
 
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -43,7 +58,7 @@ class Strict(BaseModel):
 class DemoMarket(Strict):
     """The seeded synthetic North West market of ``pdps demo-data`` (docs/data.md)."""
 
-    units: Annotated[int, Field(ge=1)] = 400
+    units: Annotated[int, Field(ge=1, le=MAX_UNITS)] = 400
     seed: Annotated[int, Field(ge=0)] = 2026
 
 
@@ -63,14 +78,14 @@ class Market(Strict):
 class Duration(Strict):
     """A placement's length in weeks: lognormal with this median and log spread."""
 
-    median_weeks: Positive
+    median_weeks: Annotated[float, Field(gt=0, le=LONGEST_PLACEMENT_WEEKS)]
     spread: Annotated[float, Field(ge=0, le=3)] = 0.8
 
 
 class Pool(Strict):
     """The calibrated children arrivals are drawn from (the demo referral generator)."""
 
-    children: Annotated[int, Field(ge=100, le=200_000)] = 5000
+    children: Annotated[int, Field(ge=100, le=MAX_CHILDREN)] = 5000
     seed: Annotated[int, Field(ge=0)] = 2026
 
 
@@ -86,9 +101,10 @@ class Demand(Strict):
     and their reasons) and scaled by ``looked_after``; see docs/scenarios.md for each source.
     """
 
-    looked_after: Annotated[int, Field(ge=1)] = cal.LOOKED_AFTER
+    looked_after: Annotated[int, Field(ge=1, le=MAX_CHILDREN)] = cal.LOOKED_AFTER
     entries_per_child_year: NonNegative = cal.ENTRIES_PER_CHILD_YEAR
-    arrivals_per_week: dict[Setting, NonNegative] | None = None
+    arrivals_per_week: dict[Setting, Annotated[float, Field(
+        ge=0, le=MAX_ARRIVALS_PER_WEEK)]] | None = None
     #: Need profile: a pool child is drawn with weight the product of these factors over
     #: its needs (``{SEMH: 1.5}``: children with SEMH half as likely again), within its
     #: setting profile.
@@ -107,6 +123,31 @@ class Demand(Strict):
             missing = [s for s in SETTINGS if s not in getattr(self, name)]
             if missing:
                 raise ValueError(f"{name} must give every setting; missing {missing}")
+        return self
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Demand:
+        """Arrivals and the children in care at the start, within :mod:`scenarios.limits`."""
+        if self.arrivals_per_week is not None:
+            weekly, keys = sum(self.arrivals_per_week.values()), "arrivals_per_week"
+        else:
+            weekly = self.looked_after * self.entries_per_child_year / 52.0
+            keys = "looked_after x entries_per_child_year / 52"
+        if weekly > MAX_ARRIVALS_PER_WEEK:
+            raise ValueError(f"{keys} gives {weekly:,.0f} arrivals a week; at most "
+                             f"{MAX_ARRIVALS_PER_WEEK:,}")
+        # The start's stock is arrivals x mean length by setting (demand.draw_stock); without
+        # arrivals_per_week the split follows the pool, so the longest mean bounds it.
+        mean = {s: d.median_weeks * math.exp(d.spread ** 2 / 2)
+                for s, d in self.durations.items()}
+        if self.arrivals_per_week is not None:
+            stock = sum(rate * mean[s] for s, rate in self.arrivals_per_week.items())
+        else:
+            stock = weekly * max(mean.values())
+        if stock > MAX_CHILDREN:
+            raise ValueError(f"{keys} with these durations would put about {stock:,.0f} "
+                             f"children in care at once (arrivals a week x mean weeks); at "
+                             f"most {MAX_CHILDREN:,}")
         return self
 
 
@@ -211,6 +252,14 @@ class Scenario(Strict):
     demand: Demand = Demand()
     interventions: tuple[AnyIntervention, ...] = ()
 
+    @field_validator("as_of")
+    @classmethod
+    def _supported_date(cls, value: date) -> date:
+        """The run dates ``pdps allocate --as-of`` supports (allocator.validate)."""
+        if not FIRST_AS_OF <= value <= LAST_AS_OF:
+            raise ValueError(f"must be between {FIRST_AS_OF} and {LAST_AS_OF}, found {value}")
+        return value
+
     #: Folder that relative paths in the file are read from (not a key of the file).
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -251,21 +300,49 @@ def load_scenario(path: str | Path) -> Scenario:
         With one issue per problem, each naming the file and the key (``interventions.1.
         add_units.colour: unknown key``), so the CLI exits 2 without a traceback.
     """
-    import yaml
-
-    from models.yamltext import load_yaml, yaml_problem
-
     file = Path(path)
     label = str(path)
     if not file.is_file():
         raise InputError([Issue(label, None, None, "scenario file not found", "scenario")])
+    return parse_scenario(read_yaml(file, label), label, file.resolve().parent)
+
+
+def read_yaml(file: Path, label: str) -> Any:
+    """A hand-written YAML file's contents; unreadable text is an :class:`InputError`.
+
+    A date that does not exist (``as_of: 2026-02-30``) is kept as the text written, so that
+    validation names its key; PyYAML's own reading raised a bare ValueError (found in review:
+    exit 1 with no file or key named).
+    """
+    import yaml
+
+    from models.yamltext import yaml_problem
+
     try:
-        raw = load_yaml(file.read_text(encoding="utf-8"))
+        return yaml.load(file.read_text(encoding="utf-8"), Loader=_loader())
     except UnicodeDecodeError:
         raise InputError([Issue(label, None, None, "not UTF-8 text", "scenario")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Issue(label, None, None, yaml_problem(exc), "scenario")]) from None
-    return parse_scenario(raw, label, file.resolve().parent)
+    except OSError as exc:
+        raise InputError([Issue(label, None, None, f"cannot be read ({exc.strerror})",
+                                "scenario")]) from None
+
+
+def _loader() -> type:
+    """``models.yamltext``'s loader (safe, no repeated keys), keeping impossible dates as text."""
+    from models.yamltext import _UniqueKeyLoader
+
+    class ScenarioLoader(_UniqueKeyLoader):
+        def construct_yaml_timestamp(self, node: Any) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError:
+                return self.construct_scalar(node)
+
+    ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                                   ScenarioLoader.construct_yaml_timestamp)
+    return ScenarioLoader
 
 
 def parse_scenario(raw: object, label: str = "scenario", base_dir: Path | None = None

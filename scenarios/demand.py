@@ -21,11 +21,12 @@ from scipy.special import ndtri
 from allocator.arrays import NEED_BIT, SETTINGS
 from allocator.issues import InputError, Issue
 from scenarios.config import MAX_DEMAND_FACTOR, Demand
+from scenarios.limits import LONGEST_PLACEMENT_WEEKS
 
 #: Placements per child whose draws are made up front; a child who needs more reuses them.
 PLACEMENTS = 4
 #: Longest placement drawn, weeks (five years).
-LONGEST = 260
+LONGEST = LONGEST_PLACEMENT_WEEKS
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from pydantic import ValidationError
 
 from allocator.issues import InputError, Issue
-from scenarios.config import AddUnits, Scenario, Strict, validation_issues
+from scenarios.config import AddUnits, Scenario, Strict, read_yaml, validation_issues
 from scenarios.executors import Executor
 from scenarios.market import Market, compile_market
 from scenarios.montecarlo import Comparison, RunResult, run_markets
@@ -53,18 +53,12 @@ class CandidatesFile(Strict):
 
 def load_candidates(path: str | Path) -> tuple[Candidate, ...]:
     """Read a candidates YAML file; bad keys are an :class:`InputError` naming file and key."""
-    import yaml
-
-    from models.yamltext import load_yaml, yaml_problem
-
     label = str(path)
     if not Path(path).is_file():
         raise InputError([Issue(label, None, None, "candidates file not found", "scenario")])
+    raw = read_yaml(Path(path), label)
     try:
-        raw = load_yaml(Path(path).read_text(encoding="utf-8"))
         parsed = CandidatesFile.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise InputError([Issue(label, None, None, yaml_problem(exc), "scenario")]) from None
     except ValidationError as exc:
         raise InputError(validation_issues(exc, label)) from None
     ids = [c.id for c in parsed.candidates]
@@ -117,6 +111,7 @@ def plan_growth(scenario: Scenario, candidates: tuple[Candidate, ...], places: i
     if places < 1 or places > sizes.sum():
         raise InputError([Issue("--places", None, None, f"must be between 1 and the "
                                 f"candidates' {int(sizes.sum())} places", "usage")])
+    _check_reachable(sizes, places)
     market = compile_market(scenario, candidates)
     saa_pick, stats = choose(market, scenario, sizes, places, samples)
     rng = np.random.default_rng(np.random.SeedSequence(scenario.seed, spawn_key=(2,)))
@@ -134,6 +129,29 @@ def plan_growth(scenario: Scenario, candidates: tuple[Candidate, ...], places: i
     evaluation = dict(zip(["baseline", "saa", "random", "cheapest"], results, strict=True))
     stats["validation_seed"] = fresh.seed
     return GrowthPlan(candidates, places, picks, stats, evaluation)
+
+
+def _check_reachable(sizes: np.ndarray, places: int) -> None:
+    """Refuse a ``--places`` no set of candidates adds exactly (an :class:`InputError`).
+
+    Found in review: ``--places 5`` with candidates of two places each reached the solver,
+    which reported INFEASIBLE as an internal fault (exit 1) after the sampling.
+    """
+    reachable = 1  # bit t set: some set of candidates adds exactly t places
+    for size in sizes.tolist():
+        reachable |= reachable << size
+    if reachable >> places & 1:
+        return
+    totals = [t for t in range(1, int(sizes.sum()) + 1) if reachable >> t & 1]
+    if len(totals) <= 12:
+        possible = "the possible totals are " + ", ".join(map(str, totals))
+    else:
+        below = [t for t in totals if t < places]
+        above = [t for t in totals if t > places]
+        nearest = [str(t) for t in (below[-1:] + above[:1])]
+        possible = "the nearest possible totals are " + " and ".join(nearest)
+    raise InputError([Issue("--places", None, None, f"no choice of candidates adds exactly "
+                            f"{places} places; {possible}", "usage")])
 
 
 def _fill(order: np.ndarray, sizes: np.ndarray, places: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from allocator.write import staging_prefix
+from allocator.write import defuse, staging_prefix
 from scenarios.montecarlo import Comparison, RunResult
 
 
@@ -82,11 +82,29 @@ def write_tables(out: str | Path, tables: dict[str, pd.DataFrame], *, force: boo
 
 
 def _tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    tables = {name: _defused(table) for name, table in tables.items()}
     for name, table in tables.items():
         table.to_csv(folder / f"{name}.csv", index=False, float_format="%.6g")
     with pd.ExcelWriter(folder / "results.xlsx", engine="openpyxl") as book:
         for name, table in tables.items():
             table.to_excel(book, sheet_name=name[:31], index=False)
+
+
+def _defused(table: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would evaluate get a leading apostrophe, as allocation.csv's.
+
+    Found in review: a candidate id ``=HYPERLINK(...)`` was a live formula in results.xlsx
+    and choice.csv. Numbers stay numbers; a plain number written as text (``-101``) stays.
+    """
+    text = [name for name in table.columns
+            if pd.api.types.is_object_dtype(table[name])
+            or pd.api.types.is_string_dtype(table[name])]
+    if not text:
+        return table
+    table = table.copy()
+    for name in text:
+        table[name] = table[name].map(defuse)
+    return table
 
 
 def _about(folder: Path, result: RunResult, about: dict[str, Any] | None) -> None:

@@ -50,11 +50,14 @@ def _guard_outputs(func: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from scenarios.executors import ExecutorUnavailableError
+        from scenarios.folders import check_out
         from scenarios.outputs import OutputExistsError
 
         if kwargs.get("executor") == "dask" and not kwargs.get("scheduler"):
             raise UsageProblem("--executor dask needs --scheduler ADDRESS (tcp://host:port)")
         out = kwargs.get("out")
+        if out is not None:
+            check_out(Path(out))
         if out is not None and Path(out).is_dir() and any(Path(out).iterdir()) \
                 and not kwargs.get("force"):
             raise UsageProblem(f"{out} is not empty: choose a new --out folder, or pass "
