@@ -190,8 +190,41 @@ def _json(path: Path, data: dict[str, Any]) -> None:
 SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 
+#: Bytes in one file or folder name on Linux, macOS and Windows file systems.
+NAME_MAX = 255
+
+
+def check_name_lengths(path: Path, option: str = "--out") -> None:
+    """Refuse a path with a file or folder name longer than its file system allows.
+
+    Found in review: ``--out sub/<300 characters>/x`` passed every check (``exists()`` is
+    simply false under a folder that cannot exist), failed only when the results were
+    written, after the whole solve (exit 1), and left ``sub`` behind.
+    """
+    limit = _name_max(path)
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > limit:
+            shown = part if len(part) <= 40 else f"{part[:20]}...{part[-10:]}"
+            raise InputError([Issue(option, None, None,
+                                    f"a name in the path is {size} bytes long ({shown}); the "
+                                    f"file system allows at most {limit}", "usage")])
+
+
+def _name_max(path: Path) -> int:
+    """The longest name the nearest existing folder above ``path`` allows."""
+    folder = path.absolute().parent
+    try:
+        while not folder.is_dir() and folder != folder.parent:
+            folder = folder.parent
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        return NAME_MAX
+
+
 def _check_target(out_dir: Path, force: bool, ours: frozenset[str] = RESULT_FILES) -> None:
     """Refuse an unusable ``--out`` before anything is read or solved."""
+    check_name_lengths(out_dir)
     try:
         _check_folder(out_dir, force, ours)
     except OSError as exc:  # found in review: a name over 255 bytes, or a path over 4,096,
