@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -40,31 +42,68 @@ on_option = click.option("--on", "on", default=None,
                          help="Date the decision takes effect, YYYY-MM-DD (default: today).")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(func: F) -> F:
+    """:func:`allocator.cli.run_guarded` for a register command: besides exit 2 for bad input
+    and 1 for faults, a read-only, corrupt or unopenable register (``--register``) is the
+    user's problem, exit 2, not an internal fault."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from allocator.register.db import register_faults
+
+        with register_faults(str(kwargs.get("register"))):
+            return func(*args, **kwargs)
+
+    return run_guarded(wrapper)  # type: ignore[return-value]
+
+
 def parse_day(value: str | None, option: str) -> date | None:
-    """A ``YYYY-MM-DD`` option as a date; exit 2 naming the option otherwise."""
+    """A ``YYYY-MM-DD`` option as a date in the register's range; exit 2 naming the option
+    otherwise."""
+    from allocator.register.errors import check_day
+
     if value is None:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise RegisterError(f"{value!r} is not a date (YYYY-MM-DD)", option) from None
+    check_day(day, option)
+    return day
 
 
 def open_for_run(register: str) -> None:
-    """Check the register before ``pdps allocate`` solves, so a bad one fails first."""
-    from allocator.register.db import open_engine
+    """Check the register before ``pdps allocate`` reads its inputs and solves, so a bad one
+    fails first (exit 2): it must exist at this version, be undamaged, and be writable,
+    otherwise the run would write its results and then fail to record them."""
+    from allocator.register.db import (
+        check_readable,
+        check_writable,
+        open_engine,
+        register_faults,
+    )
     from allocator.register.migrate import require_current
 
-    require_current(open_engine(register))
+    with register_faults(register):
+        engine = open_engine(register)
+        require_current(engine)
+        check_readable(engine, register)
+        check_writable(engine, register)
 
 
 def vacancies_from_register(register: str, inputs: Inputs) -> Inputs:
     """``inputs`` with each known unit's vacancies as the register holds them; says how many
     units' counts changed (the manifest records them: :func:`allocator.validate.with_vacancies`)."""
+    from allocator.register.db import register_faults
     from allocator.register.store import register_vacancies
     from allocator.validate import with_vacancies
 
-    updated = with_vacancies(inputs, register_vacancies(register))
+    with register_faults(register):
+        known = register_vacancies(register)
+    updated = with_vacancies(inputs, known)
     if updated.register_vacancies:
         click.echo(f"Vacancies of {len(updated.register_vacancies)} unit(s) taken from the "
                    "register, where the units file differs (placements started or ended "
@@ -75,9 +114,11 @@ def vacancies_from_register(register: str, inputs: Inputs) -> Inputs:
 def record_allocation(register: str, result: AllocationResult) -> None:
     """Record ``result`` in the register and say what officers now have to decide."""
     from allocator.register.audit import os_user
+    from allocator.register.db import register_faults
     from allocator.register.store import record_run
 
-    record = record_run(register, result, recorded_by=os_user())
+    with register_faults(register):
+        record = record_run(register, result, recorded_by=os_user())
     superseded = (f"; {record.superseded} earlier pending proposal(s) superseded"
                   if record.superseded else "")
     click.echo(f"Recorded as run {record.run_id} in the register: {record.pending} "
@@ -109,7 +150,7 @@ def _role_choice() -> click.Choice:
 @click.option("--note", default=None, help="Why (kept in the register, never printed).")
 @on_option
 @register_option
-@run_guarded
+@guarded
 def approve_command(proposal: int, officer: str, role: str, note: str | None, on: str | None,
                     register: str) -> None:
     """Approve PROPOSAL for one role; the last approval it needs starts the placement.
@@ -127,7 +168,7 @@ def approve_command(proposal: int, officer: str, role: str, note: str | None, on
 @click.option("--note", default=None, help="Why (kept in the register, never printed).")
 @on_option
 @register_option
-@run_guarded
+@guarded
 def reject_command(proposal: int, officer: str, role: str, note: str | None, on: str | None,
                    register: str) -> None:
     """Reject PROPOSAL for one role: it ends and the child is back on the waiting list."""
@@ -140,7 +181,7 @@ def reject_command(proposal: int, officer: str, role: str, note: str | None, on:
 @on_option
 @click.option("--reason", default=None, help="SSDA903 REC code, e.g. E4A, E8, X1.")
 @register_option
-@run_guarded
+@guarded
 def end_placement_command(placement: int, officer: str, on: str | None, reason: str | None,
                           register: str) -> None:
     """End PLACEMENT on --on (the day the child left) and free its place."""
@@ -163,7 +204,7 @@ def _period(start: str, end: str) -> tuple[date, date]:
 @click.option("--out", "-o", required=True, help="Folder for CSV, xlsx and HTML.")
 @click.option("--force", is_flag=True, help="Replace an earlier report folder.")
 @register_option
-@run_guarded
+@guarded
 def spend_command(start: str, end: str, out: str, force: bool, register: str) -> None:
     """Spend in the period and committed weekly spend, by route, lot, provider, setting and
     borough, with the placements reaching adult social care budgets."""
@@ -181,7 +222,7 @@ def spend_command(start: str, end: str, out: str, force: bool, register: str) ->
 @click.option("--out", "-o", required=True, help="Folder for CSV, xlsx and HTML.")
 @click.option("--force", is_flag=True, help="Replace an earlier report folder.")
 @register_option
-@run_guarded
+@guarded
 def sufficiency_command(start: str, end: str, out: str, force: bool, register: str) -> None:
     """Demand the local market could not meet, by setting, need and area, and what the
     fallbacks cost, over the runs recorded in the period."""
@@ -204,12 +245,13 @@ def _echo_facts(facts: dict[str, str], out: str) -> None:
 @click.option("--from", "start", default=None, help="Placements started on or after.")
 @click.option("--to", "end", default=None, help="Placements started on or before.")
 @register_option
-@run_guarded
+@guarded
 def export_903_command(out: str, start: str | None, end: str | None, register: str) -> None:
     """Export started placements as SSDA903-shaped episodes (CHILD, DECOM, RNE, LS, CIN,
     PLACE, PLACE_PROVIDER, URN, DEC, REC)."""
-    from allocator.register.ssda903 import episodes, write_episodes
+    from allocator.register.ssda903 import check_out_file, episodes, write_episodes
 
+    check_out_file(out)
     frame = episodes(register, parse_day(start, "--from"), parse_day(end, "--to"))
     write_episodes(frame, out)
     click.echo(f"{len(frame)} episode(s) written to {out}")
@@ -223,21 +265,33 @@ def register_group() -> None:
 @register_group.command("init")
 @click.option("--delegation", default=None, help="Scheme of delegation YAML to load.")
 @register_option
-@run_guarded
+@guarded
 def init_command(delegation: str | None, register: str) -> None:
     """Create the register, or bring an existing one to this version's schema."""
     from allocator.register.audit import os_user
-    from allocator.register.db import display_url, open_engine, register_url
+    from allocator.register.db import display_url, new_sqlite_file, open_engine, register_url
+    from allocator.register.delegation import read_scheme
     from allocator.register.migrate import LATEST, migrate
-    from allocator.register.state import load_delegation
+    from allocator.register.state import record_scheme
 
+    # The scheme is read and validated before anything is created: a bad file leaves no
+    # register behind (found in review: init made new.db, then refused the scheme).
+    scheme = read_scheme(delegation) if delegation else None
+    created = new_sqlite_file(register)
     engine = open_engine(register, create=True)
-    applied = migrate(engine)
+    try:
+        applied = migrate(engine)
+        loaded = record_scheme(engine, *scheme, os_user()) if scheme else None
+    except BaseException:
+        engine.dispose()
+        if created is not None:  # a new file half set up: remove it and SQLite's side files
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                created.with_name(created.name + suffix).unlink(missing_ok=True)
+        raise
     where = display_url(register_url(register))
     click.echo(f"{where}: schema version {LATEST}" +
                (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)"))
-    if delegation:
-        loaded = load_delegation(engine, delegation, os_user())
+    if loaded:
         click.echo(f"Scheme of delegation loaded: {loaded['officers']} officers, sha256 "
                    f"{loaded['sha256'][:12]}")
 
@@ -245,7 +299,7 @@ def init_command(delegation: str | None, register: str) -> None:
 @register_group.command("delegation")
 @click.argument("file")
 @register_option
-@run_guarded
+@guarded
 def delegation_command(file: str, register: str) -> None:
     """Load FILE (YAML) as the scheme of delegation in force from now on."""
     from allocator.register.audit import os_user
@@ -259,7 +313,7 @@ def delegation_command(file: str, register: str) -> None:
 @register_group.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @register_option
-@run_guarded
+@guarded
 def status_command(as_json: bool, register: str) -> None:
     """Counts, the waiting list and a consistency check (exit 3 if anything is broken)."""
     from allocator.register.state import status
@@ -283,7 +337,7 @@ def status_command(as_json: bool, register: str) -> None:
               help="Proposals in this status (pending, placed, rejected, lapsed, "
                    "superseded, unplaced, all).")
 @register_option
-@run_guarded
+@guarded
 def proposals_command(wanted: str, register: str) -> None:
     """List proposals with the approvals each still needs."""
     from allocator.register.state import proposal_table
@@ -302,7 +356,7 @@ def _lot_command(event: str, doc: str) -> click.Command:
     @on_option
     @click.option("--reason", default=None, help="Why, e.g. 'Ofsted inadequate 2026-11-02'.")
     @register_option
-    @run_guarded
+    @guarded
     def command(unit: str, lot: str, officer: str, on: str | None, reason: str | None,
                 register: str) -> None:
         from allocator.register.store import lot_event
@@ -326,7 +380,7 @@ _lot_command("withdraw", "Withdraw UNIT's admission to LOT.")
 @click.argument("count", type=int)
 @officer_option
 @register_option
-@run_guarded
+@guarded
 def vacancies_command(unit: str, count: int, officer: str, register: str) -> None:
     """Set UNIT's free places to COUNT, as its provider reports them."""
     from allocator.register.store import set_vacancies

@@ -23,9 +23,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from allocator.register.errors import RegisterError
+from allocator.register.schema import schema_version
 
 #: The PostgreSQL advisory lock key that serialises writers ("PDPSREG1" as an integer).
 WRITE_LOCK_KEY = 0x5044505352454731 & 0x7FFFFFFFFFFFFFFF
@@ -76,14 +77,12 @@ def open_engine(target: str, *, create: bool = False) -> Engine:
         raise RegisterError(f"not a register path or URL: {exc}", "--register") from exc
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database or "")
-        if not create and not path.is_file():
-            raise RegisterError(f"no register at {path}; create one with `pdps register "
-                                "init`", "--register")
-        if path.is_file() and not _is_sqlite_file(path):
-            raise RegisterError(f"{path} is not a register: it is not an SQLite database "
-                                "file", "--register")
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _check_sqlite_path(path, create)
+        except OSError as exc:  # found in review: a 300-character name failed in is_file()
+            raise RegisterError(f"{target} cannot be used as a register file "
+                                f"({exc.strerror or type(exc).__name__})",
+                                "--register") from None
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _sqlite_transactions(engine)
         return engine
@@ -100,6 +99,34 @@ def open_engine(target: str, *, create: bool = False) -> Engine:
                             f"{reason[0] if reason else type(exc).__name__}",
                             "--register") from exc
     return engine
+
+
+def new_sqlite_file(target: str) -> Path | None:
+    """The file a SQLite register at ``target`` would create, or None when it exists already
+    or ``target`` is not a SQLite path (so ``pdps register init`` can undo a failed create)."""
+    url = register_url(target)
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    try:
+        return None if path.exists() else path
+    except OSError:  # open_engine names the problem
+        return None
+
+
+def _check_sqlite_path(path: Path, create: bool) -> None:
+    """Refuse a SQLite path that cannot be a register before SQLite reports it obscurely."""
+    if path.is_dir():
+        raise RegisterError(f"{path} is a folder: give the register's file name, e.g. "
+                            f"{path / 'register.db'}", "--register")
+    if not create and not path.is_file():
+        raise RegisterError(f"no register at {path}; create one with `pdps register "
+                            "init`", "--register")
+    if path.is_file() and not _is_sqlite_file(path):
+        raise RegisterError(f"{path} is not a register: it is not an SQLite database "
+                            "file", "--register")
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _is_sqlite_file(path: Path) -> bool:
@@ -134,6 +161,85 @@ def _sqlite_transactions(engine: Engine) -> None:
     def _begin(conn: Connection) -> None:
         mode = "DEFERRED" if conn.get_execution_options().get("pdps_read") else "IMMEDIATE"
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def shown(target: str) -> str:
+    """The register as messages name it: a file path, or a URL with the password hidden."""
+    return target if "://" not in target else display_url(register_url(target))
+
+
+#: PostgreSQL refusals that mean the login may not write: read-only transaction, no privilege.
+_PG_READ_ONLY = {"25006", "42501"}
+
+
+def user_fault(exc: DBAPIError, target: str) -> RegisterError | None:
+    """The exit-2 error a database failure stands for, when the register file or login is at
+    fault rather than the code: a read-only register, a truncated or corrupt SQLite file, a
+    file SQLite cannot open. ``None`` for anything else (an internal fault, exit 1)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    reason = lines[0] if lines else type(orig).__name__
+    lowered = reason.casefold()
+    where = shown(target)
+    if (getattr(orig, "sqlstate", None) in _PG_READ_ONLY
+            or "readonly database" in lowered or "read-only" in lowered):
+        return RegisterError(f"the register {where} is read-only ({reason}): nothing was "
+                             "recorded; ask for write access, or use a writable copy",
+                             "--register")
+    if "malformed" in lowered or "not a database" in lowered:
+        return RegisterError(f"the register file {where} is unreadable: it is truncated or "
+                             f"corrupt ({reason}); restore it from a backup", "--register")
+    if "unable to open database file" in lowered:
+        return RegisterError(f"cannot open the register {where} ({reason}): check that the "
+                             "file and its folder can be read and written", "--register")
+    return None
+
+
+@contextmanager
+def register_faults(target: str) -> Iterator[None]:
+    """Report a read-only, corrupt or unopenable register as the user's problem (exit 2)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        fault = user_fault(exc, target)
+        if fault is None:
+            raise
+        raise fault from exc
+
+
+def check_readable(engine: Engine, target: str) -> None:
+    """Refuse a SQLite register whose file is damaged (SQLite's ``quick_check``), so a run
+    does not solve and write its results only to fail when it records them."""
+    if engine.dialect.name != "sqlite":
+        return
+    with register_faults(target), reading(engine) as conn:
+        found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check")]
+    if found != ["ok"]:
+        raise RegisterError(f"the register file {target} is unreadable: it is corrupt "
+                            f"({found[0] if found else 'no answer'}); restore it from a backup",
+                            "--register")
+
+
+def check_writable(engine: Engine, target: str) -> None:
+    """Refuse a register this process cannot write, before any work that would be lost.
+
+    A SQLite file and its folder (where the journal goes) must be writable; then a write is
+    tried and rolled back, which also catches a read-only PostgreSQL login or transaction.
+    """
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database or "")
+        for what, where in (("file", path), ("folder", path.parent)):
+            if not os.access(where, os.W_OK):
+                raise RegisterError(f"the register {target} is read-only: its {what} {where} "
+                                    "cannot be written; ask for write access, or use a "
+                                    "writable copy", "--register")
+    with register_faults(target), engine.connect() as conn:
+        probe = conn.begin()
+        try:
+            conn.execute(schema_version.insert().values(version=-1, description="write probe",
+                                                        applied_at=now()))
+        finally:
+            probe.rollback()
 
 
 @contextmanager

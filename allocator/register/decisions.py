@@ -95,8 +95,15 @@ def require_named(conn: Connection, officer: str, on: date, *, action: str, enti
     raise RegisterError(f"refused: {why}; the refusal is logged", "--officer")
 
 
+#: The largest id a register row can have: ids are 32-bit integers on PostgreSQL (and
+#: 99999999999999999999999 overflowed SQLite's 64 bits: an internal error, found in review).
+MAX_ID = 2**31 - 1
+
+
 def _locked(conn: Connection, table: Table, row_id: int, noun: str) -> RowMapping:
     """The row ``row_id`` of ``table``, locked until the transaction ends; or a refusal."""
+    if not 1 <= row_id <= MAX_ID:  # ids count from 1: no such row, and no query to ask
+        raise RegisterError(f"no {noun} {row_id} in the register", noun)
     row = conn.execute(select(table).where(table.c.id == row_id)
                        .with_for_update()).mappings().one_or_none()
     if row is None:

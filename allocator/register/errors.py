@@ -6,6 +6,8 @@ SQLAlchemy there would cost a third of a second on every ``pdps`` call.
 
 from __future__ import annotations
 
+from datetime import date
+
 from allocator.issues import InputError, Issue
 
 
@@ -17,3 +19,28 @@ class RegisterError(InputError):
 
     def __str__(self) -> str:
         return self.report()
+
+
+#: The dates the register accepts (decisions, report periods, export windows). A placement
+#: register has no use for dates outside them, and the edges of Python's calendar overflowed:
+#: ``--to 9999-12-31`` failed computing the day after the period (found in review).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+
+def check_day(day: date, option: str) -> None:
+    """Refuse a date outside :data:`FIRST_DAY` .. :data:`LAST_DAY`, naming the option."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise RegisterError(f"{day.isoformat()} is outside the dates the register handles "
+                            f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})", option)
+
+
+def check_period(start: date | None, end: date | None) -> None:
+    """Refuse a period that ends before it starts, or has a day out of range (exit 2)."""
+    if start is not None:
+        check_day(start, "--from")
+    if end is not None:
+        check_day(end, "--to")
+    if start is not None and end is not None and end < start:
+        raise RegisterError(f"--to {end.isoformat()} is before --from {start.isoformat()}: "
+                            "a period that ends before it starts", "--to")

@@ -21,19 +21,14 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from allocator.register.db import RegisterError, reading
+from allocator.register.db import reading
+from allocator.register.errors import check_period
 from allocator.register.report_files import Report, facts_text
 from allocator.register.schema import approvals, placements, proposals, referrals, runs
 from allocator.register.store import _engine
 
 SPEND_DIMENSIONS = ("route", "lot", "provider", "setting", "borough")
 OUTCOMES = ("in_borough", "out_of_borough", "fallback", "unplaced")
-
-
-def check_period(start: date, end: date) -> None:
-    if end < start:
-        raise RegisterError(f"--to {end.isoformat()} is before --from {start.isoformat()}",
-                            "--to")
 
 
 def _spend_pence(weekly: int, days: int) -> int:
@@ -103,7 +98,9 @@ def spend_report(target: str | Engine, start: date, end: date) -> Report:
     listing = spend.assign(weekly_cost_gbp=_gbp(spend["weekly_pence"]),
                            spend_in_period_gbp=_gbp(spend["spend_pence"]))
     listing = listing.drop(columns=["weekly_pence", "spend_pence", "committed_pence"])
-    asc = listing[listing["asc_impact"]][
+    # astype(bool): an empty frame's column is of object dtype, and indexing by it looked
+    # its (no) values up as column names: a KeyError for a period without placements.
+    asc = listing[listing["asc_impact"].astype(bool)][
         ["placement_id", "child_id", "route", "provider", "setting", "start_date", "end_date",
          "weekly_cost_gbp", "spend_in_period_gbp", "asc_approved_by", "asc_approved_at"]]
     total = by[-1]
@@ -118,6 +115,9 @@ def spend_report(target: str | Engine, start: date, end: date) -> Report:
              "its end date (the day the child left) is not counted. Committed weekly spend "
              "is the weekly cost of placements still active on the period's last day.",
              "Child ids are pseudonymous. Approval notes are not shown."]
+    if spend.empty:  # a new register, or a quiet month: a report that says so
+        notes.insert(0, "No placement ran in the period: there was no spend and no weekly "
+                        "spend is committed.")
     return Report(f"Spend: {start.isoformat()} to {end.isoformat()}", facts,
                   {"spend_by": by_table, "placements": listing, "adult_social_care": asc},
                   notes)

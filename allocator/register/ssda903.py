@@ -19,6 +19,8 @@ reads it as a partial episodes file:
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -26,9 +28,10 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from allocator.register.db import reading
+from allocator.register.errors import RegisterError, check_period
 from allocator.register.schema import placements, referrals
 from allocator.register.store import _engine
-from allocator.write import as_text_table
+from allocator.write import as_text_table, staging_prefix
 
 COLUMNS = ("CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "URN", "DEC", "REC")
 NOT_APPLICABLE_URN = "XXXXXXX"
@@ -41,6 +44,7 @@ def _903_date(day: date | None) -> str:
 def episodes(target: str | Engine, start: date | None = None,
              end: date | None = None) -> pd.DataFrame:
     """Episodes of placements started on or after ``start`` and on or before ``end``."""
+    check_period(start, end)
     engine = _engine(target)
     with reading(engine) as conn:
         rows = conn.execute(
@@ -66,11 +70,50 @@ def episodes(target: str | Engine, start: date | None = None,
     return pd.DataFrame(out, columns=list(COLUMNS))
 
 
+def check_out_file(path: str | Path) -> Path:
+    """The ``--out`` file as a path, or exit 2 naming the option: it must name a file (not a
+    folder, not blank) whose folder can be made. Checked before the register is read."""
+    text = str(path)
+    if not text.strip():
+        raise RegisterError("give a file name for the episodes, e.g. episodes.csv", "--out")
+    out = Path(text)
+    try:
+        is_folder = out.is_dir()
+        parent = out.resolve().parent
+        blocked = next((p for p in (parent, *parent.parents) if p.exists()), parent)
+    except OSError as exc:  # a name over the file system's limit, say
+        raise RegisterError(f"{text} cannot be used ({exc.strerror or type(exc).__name__})",
+                            "--out") from None
+    if is_folder or text.endswith(("/", os.sep)):
+        raise RegisterError(f"{text} is a folder: give a file name, e.g. "
+                            f"{out / 'episodes.csv'}", "--out")
+    if not blocked.is_dir():
+        raise RegisterError(f"{text} cannot be created: {blocked} is a file, not a folder",
+                            "--out")
+    return out
+
+
 def write_episodes(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write the episodes as CSV (formula-safe), replacing the file in one rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    as_text_table(frame).to_csv(partial, index=False, lineterminator="\n")
-    partial.replace(path)
+    """Write the episodes as CSV (formula-safe), replacing the file in one rename.
+
+    Written to a hidden file beside ``path`` and renamed into place: a failure leaves the
+    earlier file, if any, and no partial one (exit 2 naming ``--out`` when the name or
+    folder is the problem).
+    """
+    path = check_out_file(path)
+    partial: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=staging_prefix(path.name, "partial"),
+                                        suffix=".csv", dir=path.parent)
+        os.close(handle)
+        partial = Path(name)
+        as_text_table(frame).to_csv(partial, index=False, lineterminator="\n")
+        partial.replace(path)
+    except OSError as exc:
+        raise RegisterError(f"{path} cannot be written "
+                            f"({exc.strerror or type(exc).__name__})", "--out") from None
+    finally:
+        if partial is not None:  # gone after the rename; left by a failure before it
+            partial.unlink(missing_ok=True)
     return path

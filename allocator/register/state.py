@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, func, select
 from allocator.register import audit
 from allocator.register.db import now, reading, writing
 from allocator.register.decisions import required_roles
-from allocator.register.delegation import parse_scheme, source_hash
+from allocator.register.delegation import Scheme, read_scheme, source_hash
 from allocator.register.migrate import current_version
 from allocator.register.schema import (
     approvals,
@@ -35,15 +35,13 @@ from allocator.register.store import _engine
 
 def load_delegation(target: str | Engine, path: str | Path, loaded_by: str) -> dict[str, Any]:
     """Validate a scheme-of-delegation YAML file and make it the scheme in force."""
-    from allocator.issues import InputError, Issue
-
     engine = _engine(target)
-    try:
-        source = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError([Issue(str(path), None, None, f"cannot read: {exc.strerror}",
-                                "file")]) from exc
-    scheme = parse_scheme(source, str(path))
+    return record_scheme(engine, *read_scheme(path), loaded_by)
+
+
+def record_scheme(engine: Engine, source: str, scheme: Scheme,
+                  loaded_by: str) -> dict[str, Any]:
+    """Make an already validated scheme (:func:`.delegation.read_scheme`) the one in force."""
     digest = source_hash(source)
     with writing(engine) as conn:
         scheme_id = conn.execute(delegation_schemes.insert().values(

@@ -45,6 +45,7 @@ from allocator.register.schema import (
     runs,
     units,
 )
+from models.limits import MAX_PLACES
 
 if TYPE_CHECKING:
     from allocator.api import AllocationResult
@@ -278,6 +279,10 @@ def set_vacancies(target: str | Engine, unit_id: str, vacancies: int, officer: s
     engine = _engine(target)
     if vacancies < 0:
         raise RegisterError("vacancies cannot be negative", "vacancies")
+    if vacancies > MAX_PLACES:
+        raise RegisterError(f"{vacancies} vacancies is more than any unit has: at most "
+                            f"{MAX_PLACES:,} (the allocator's cap on a fallback's capacity)",
+                            "vacancies")
     with writing(engine) as conn:
         require_named(conn, officer, date.today(), action="vacancies_set_refused",
                       entity="unit", entity_id=unit_id)
