@@ -22,6 +22,7 @@ from allocator.columns import ISO_DATE, LINE_BREAK_OR_CONTROL, parse_column
 from allocator.crosschecks import CROSS_CHECKS
 from allocator.issues import InputError, Issue, errors_in, not_a_file, quote_value
 from allocator.read import RawTable, file_sha256, read_table
+from models.limits import FIRST_DAY, LAST_DAY
 from models.policy import Policy, PolicyError, load_policy, parse_policy
 from models.schema import ColumnSpec, TableSchema, table_schema
 
@@ -264,11 +265,8 @@ def _policy_issues(exc: PolicyError) -> list[Issue]:
     return issues
 
 
-#: Run dates the engine supports. Dates are held as nanosecond timestamps, which end in 1677
-#: and 2262: an --as-of past 2262 wrapped round and told every child their birthday was
-#: after it, and one within a placement's length of 2262 wrapped the end of the placement.
-#: Two centuries either side of today leave every such date well inside.
-FIRST_AS_OF, LAST_AS_OF = date(1900, 1, 1), date(2200, 12, 31)
+#: Run dates the engine supports (see models.limits).
+FIRST_AS_OF, LAST_AS_OF = FIRST_DAY, LAST_DAY
 
 
 def _as_of(as_of: date | str | None, issues: list[Issue]) -> date | None:

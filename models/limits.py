@@ -9,6 +9,8 @@ refused with the file, row and column, or the policy key.
 
 from __future__ import annotations
 
+from datetime import date
+
 #: Most pounds any price, add-on or weight may be (per week, per mile or per point).
 MAX_POUNDS = 10_000_000
 #: Most miles a costed distance (a fallback's) may be: half the Earth's circumference.
@@ -25,3 +27,9 @@ MAX_SEED = 2**31 - 1
 #: ones are counted as this, which changes no answer and keeps dates in range (10**7 weeks
 #: wrapped the engine's nanosecond dates to 1677 and overflowed the checker's).
 ADULT_WITHIN_WEEKS = 30 * 53
+#: Run dates supported (``--as-of``, a scenario's ``as_of``, the register's decision and
+#: report dates). Engine dates are nanosecond timestamps, which end in 1677 and 2262: an
+#: --as-of past 2262 wrapped round and told every child their birthday was after it, and one
+#: within a placement's length of 2262 wrapped the end of the placement. Two centuries either
+#: side of today leave every such date well inside.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 12, 31)

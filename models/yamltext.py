@@ -57,6 +57,19 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             for item in node.value:
                 self._refuse_repeated_keys(item, seen_nodes)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+        """A date the calendar lacks (``2026-02-30``) is kept as the text written, so that
+        validation names its key; PyYAML raised a bare ValueError (found in review: exit 1
+        from a scenario's ``as_of`` and a delegation scheme's ``valid_from``)."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                                 _UniqueKeyLoader.construct_yaml_timestamp)
+
 
 def load_yaml(text: str) -> Any:
     """``yaml.safe_load``, refusing a mapping that repeats a key."""

@@ -310,16 +310,15 @@ def load_scenario(path: str | Path) -> Scenario:
 def read_yaml(file: Path, label: str) -> Any:
     """A hand-written YAML file's contents; unreadable text is an :class:`InputError`.
 
-    A date that does not exist (``as_of: 2026-02-30``) is kept as the text written, so that
-    validation names its key; PyYAML's own reading raised a bare ValueError (found in review:
-    exit 1 with no file or key named).
+    Read by :func:`models.yamltext.load_yaml`, which keeps a date that does not exist
+    (``as_of: 2026-02-30``) as the text written, so that validation names its key.
     """
     import yaml
 
-    from models.yamltext import yaml_problem
+    from models.yamltext import load_yaml, yaml_problem
 
     try:
-        return yaml.load(file.read_text(encoding="utf-8"), Loader=_loader())
+        return load_yaml(file.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise InputError([Issue(label, None, None, "not UTF-8 text", "scenario")]) from None
     except yaml.YAMLError as exc:
@@ -327,22 +326,6 @@ def read_yaml(file: Path, label: str) -> Any:
     except OSError as exc:
         raise InputError([Issue(label, None, None, f"cannot be read ({exc.strerror})",
                                 "scenario")]) from None
-
-
-def _loader() -> type:
-    """``models.yamltext``'s loader (safe, no repeated keys), keeping impossible dates as text."""
-    from models.yamltext import _UniqueKeyLoader
-
-    class ScenarioLoader(_UniqueKeyLoader):
-        def construct_yaml_timestamp(self, node: Any) -> Any:
-            try:
-                return super().construct_yaml_timestamp(node)
-            except ValueError:
-                return self.construct_scalar(node)
-
-    ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp",
-                                   ScenarioLoader.construct_yaml_timestamp)
-    return ScenarioLoader
 
 
 def parse_scenario(raw: object, label: str = "scenario", base_dir: Path | None = None

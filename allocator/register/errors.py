@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from allocator.issues import InputError, Issue
+from models.limits import FIRST_DAY, LAST_DAY
 
 
 class RegisterError(InputError):
@@ -21,11 +22,9 @@ class RegisterError(InputError):
         return self.report()
 
 
-#: The dates the register accepts (decisions, report periods, export windows). A placement
-#: register has no use for dates outside them, and the edges of Python's calendar overflowed:
-#: ``--to 9999-12-31`` failed computing the day after the period (found in review).
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(2199, 12, 31)
+#: The dates the register accepts (decisions, report periods, export windows) are the run
+#: dates the engine supports (:mod:`models.limits`): the edges of Python's calendar overflowed
+#: (``--to 9999-12-31`` failed computing the day after the period, found in review).
 
 
 def check_day(day: date, option: str) -> None:
