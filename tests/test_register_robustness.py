@@ -247,6 +247,24 @@ def test_export_903_out_must_be_a_file_name(tmp_path: Path) -> None:
     assert list(folder.iterdir()) == []
 
 
+# Found in review: export-903 --out demo/units.csv replaced the council's units file without
+# a word, where every other command needs --force to replace what is not its own.
+def test_export_903_replaces_only_an_earlier_export_without_force(tmp_path: Path) -> None:
+    reg = placed_register(str(tmp_path / "register.db"))
+    units = tmp_path / "units.csv"
+    units.write_text("unit_id,provider_id\nU1,P1\n", encoding="utf-8")
+    code, out = pdps("export-903", "--out", units, "--register", reg)
+    refused(code, out, "--out", "not an earlier export", "--force")
+    assert units.read_text(encoding="utf-8") == "unit_id,provider_id\nU1,P1\n"
+    episodes = tmp_path / "episodes.csv"
+    for _ in range(2):  # a new file, then the monthly re-export over the earlier one
+        code, out = pdps("export-903", "--out", episodes, "--register", reg)
+        assert code == 0, out
+    code, out = pdps("export-903", "--out", units, "--force", "--register", reg)
+    assert code == 0 and units.read_text(encoding="utf-8") == episodes.read_text(
+        encoding="utf-8"), out
+
+
 def test_names_too_long_and_folders_as_register_files(tmp_path: Path) -> None:
     reg = placed_register(str(tmp_path / "register.db"))
     before = sorted(p.name for p in tmp_path.iterdir())

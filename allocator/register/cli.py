@@ -244,14 +244,17 @@ def _echo_facts(facts: dict[str, str], out: str) -> None:
 @click.option("--out", "-o", required=True, help="CSV file for the episodes.")
 @click.option("--from", "start", default=None, help="Placements started on or after.")
 @click.option("--to", "end", default=None, help="Placements started on or before.")
+@click.option("--force", is_flag=True, help="Replace an existing file that is not an earlier "
+                                             "export.")
 @register_option
 @guarded
-def export_903_command(out: str, start: str | None, end: str | None, register: str) -> None:
+def export_903_command(out: str, start: str | None, end: str | None, force: bool,
+                       register: str) -> None:
     """Export started placements as SSDA903-shaped episodes (CHILD, DECOM, RNE, LS, CIN,
     PLACE, PLACE_PROVIDER, URN, DEC, REC)."""
     from allocator.register.ssda903 import check_out_file, episodes, write_episodes
 
-    check_out_file(out)
+    check_out_file(out, force)
     frame = episodes(register, parse_day(start, "--from"), parse_day(end, "--to"))
     write_episodes(frame, out)
     click.echo(f"{len(frame)} episode(s) written to {out}")

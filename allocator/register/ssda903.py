@@ -70,9 +70,10 @@ def episodes(target: str | Engine, start: date | None = None,
     return pd.DataFrame(out, columns=list(COLUMNS))
 
 
-def check_out_file(path: str | Path) -> Path:
+def check_out_file(path: str | Path, force: bool = True) -> Path:
     """The ``--out`` file as a path, or exit 2 naming the option: it must name a file (not a
-    folder, not blank) whose folder can be made. Checked before the register is read."""
+    folder, not blank) whose folder can be made, and (without ``force``) be new or an
+    earlier export. Checked before the register is read."""
     text = str(path)
     if not text.strip():
         raise RegisterError("give a file name for the episodes, e.g. episodes.csv", "--out")
@@ -90,7 +91,21 @@ def check_out_file(path: str | Path) -> Path:
     if not blocked.is_dir():
         raise RegisterError(f"{text} cannot be created: {blocked} is a file, not a folder",
                             "--out")
+    if not force and out.is_file() and not _an_export(out):
+        # Found in review: --out demo/units.csv replaced the council's units file.
+        raise RegisterError(f"{text} exists and is not an earlier export (its first line is "
+                            f"not {','.join(COLUMNS)}): choose another name, or pass --force "
+                            "to replace it", "--out")
     return out
+
+
+def _an_export(path: Path) -> bool:
+    """Whether ``path`` starts with the header this export writes."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return handle.readline().rstrip("\r\n") == ",".join(COLUMNS)
+    except OSError:
+        return False
 
 
 def write_episodes(frame: pd.DataFrame, path: str | Path) -> Path:
