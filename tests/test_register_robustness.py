@@ -202,6 +202,20 @@ def test_init_with_a_bad_scheme_creates_no_register(tmp_path: Path) -> None:
     assert code == 0 and "Scheme of delegation loaded" in out, out
 
 
+def test_scheme_whose_period_ends_before_it_starts(tmp_path: Path) -> None:
+    """Found in review: accepted, and that officer then held no role on any day."""
+    reg = tmp_path / "register.db"
+    assert pdps("register", "init", "--register", reg)[0] == 0
+    scheme = tmp_path / "deleg.yaml"
+    scheme.write_text("authority: X\nofficers:\n  - name: A\n    roles: [dcs]\n"
+                      "    valid_from: 2026-12-01\n    valid_until: 2026-11-01\n")
+    code, out = pdps("register", "delegation", scheme, "--register", reg)
+    refused(code, out, "deleg.yaml", "officers.0", "valid_until 2026-11-01 is before")
+    scheme.write_text("authority: X\nofficers:\n  - name: A\n    roles: [dcs]\n"
+                      "    valid_from: 2026-11-01\n    valid_until: 2026-11-01\n")
+    assert pdps("register", "delegation", scheme, "--register", reg)[0] == 0  # one day
+
+
 def test_scheme_with_an_impossible_date_or_not_utf8(tmp_path: Path) -> None:
     reg = tmp_path / "register.db"
     assert pdps("register", "init", "--register", reg)[0] == 0

@@ -38,6 +38,15 @@ class Officer(BaseModel):
     valid_from: date | None = None
     valid_until: date | None = None
 
+    @model_validator(mode="after")
+    def _a_period(self) -> Officer:
+        """Found in review: ``valid_until`` before ``valid_from`` was accepted, and the officer
+        then held no role on any day, without a word to the council that loaded it."""
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValueError(f"valid_until {self.valid_until} is before valid_from "
+                             f"{self.valid_from}: the officer would hold no role on any day")
+        return self
+
     def holds(self, role: str, on: date) -> bool:
         """Whether this officer may decide for ``role`` on ``on``."""
         if role not in self.roles:
