@@ -309,3 +309,10 @@ def test_dates_the_register_cannot_handle(tmp_path: Path) -> None:
     code, out = pdps("end-placement", "1", "--officer", PLACEMENTS, "--on", "9999-12-31",
                      "--reason", "E4A", "--register", reg)
     refused(code, out, "--on", "2200-12-31")
+
+
+def test_a_misspelt_proposal_status_is_refused(tmp_path: Path) -> None:
+    """Found in review: ``--status bogus`` printed "No bogus proposals." and exited 0."""
+    reg = placed_register(str(tmp_path / "register.db"))
+    code, out = pdps("register", "proposals", "--status", "bogus", "--register", reg)
+    assert code == 2 and "bogus" in out and "pending" in out, out

@@ -336,9 +336,11 @@ def status_command(as_json: bool, register: str) -> None:
 
 
 @register_group.command("proposals")
+# A choice (found in review: a misspelt status listed "No bogus proposals." as if none).
 @click.option("--status", "wanted", default="pending", show_default=True,
-              help="Proposals in this status (pending, placed, rejected, lapsed, "
-                   "superseded, unplaced, all).")
+              type=click.Choice(["pending", "placed", "rejected", "lapsed", "superseded",
+                                 "unplaced", "all"]),
+              help="Proposals in this status.")
 @register_option
 @guarded
 def proposals_command(wanted: str, register: str) -> None:
