@@ -260,6 +260,17 @@ class Scenario(Strict):
             raise ValueError(f"must be between {FIRST_AS_OF} and {LAST_AS_OF}, found {value}")
         return value
 
+    @model_validator(mode="after")
+    def _within_the_horizon(self) -> Scenario:
+        """Found in review: an intervention at week 99 of a 2-week horizon was accepted, and
+        the comparison then showed no effect from a change that never happened."""
+        for k, change in enumerate(self.interventions):
+            if change.week >= self.horizon_weeks:
+                raise ValueError(f"interventions.{k}.{change.type}.week: week {change.week} is "
+                                 f"past the horizon (weeks 0 to {self.horizon_weeks - 1}), so "
+                                 "the change would never take effect")
+        return self
+
     #: Folder that relative paths in the file are read from (not a key of the file).
     base_dir: Path = Field(default=Path("."), exclude=True)
 

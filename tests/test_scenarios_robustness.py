@@ -16,6 +16,7 @@ from scenario_support import EXAMPLES
 from allocator.cli import main
 from allocator.issues import InputError
 from allocator.write import FORMULA_START, PLAIN_NUMBER
+from scenarios.config import load_scenario
 from scenarios.growth import _check_reachable
 from scenarios.limits import MAX_CHILDREN, MAX_UNITS
 from scenarios.outputs import write_tables
@@ -241,3 +242,17 @@ def test_demo_data_at_the_ends_of_the_range(tmp_path: Path, when: str) -> None:
                                        "--units", "20", "--out", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "d" / "units.csv").exists()
+
+
+def test_an_intervention_past_the_horizon_is_refused(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: week 99 of a 4-week horizon was accepted, and the comparison then
+    showed no effect from a change that never happened. The last week is still allowed."""
+    _nothing_runs(monkeypatch)
+    change = "interventions:\n  - {{type: change_demand, factor: 1.5, week: {week}}}\n"
+    path = _write(tmp_path, SMALL + change.format(week=99))
+    result = CliRunner().invoke(main, ["scenario", "run", str(path), "--out",
+                                       str(tmp_path / "out"), "--workers", "1"])
+    _refused(result, str(path), "interventions.0.change_demand.week", "weeks 0 to 3")
+    assert not (tmp_path / "out").exists()
+    assert load_scenario(_write(tmp_path, SMALL + change.format(week=3))).interventions
