@@ -52,7 +52,7 @@ def _guarded_call(func: Callable[..., Any], debug: bool, *args: Any, **kwargs: A
         return func(*args, **kwargs)
     except InputError as exc:
         click.echo(exc.report(), err=True)
-        click.echo(f"{len(exc.errors)} error(s): nothing was written.", err=True)
+        click.echo(f"{len(exc.errors)} error(s): {exc.outcome}", err=True)
         sys.exit(2)
     except (click.exceptions.Exit, click.ClickException, SystemExit):
         raise

@@ -39,6 +39,9 @@ class Issue:
 class InputError(Exception):
     """Input that cannot be used; carries every error found, not just the first."""
 
+    #: What the command did about it, said after the errors.
+    outcome = "nothing was written."
+
     def __init__(self, issues: Iterable[Issue]):
         self.issues = sorted(issues, key=_issue_order)
         super().__init__(f"{len(self.errors)} error(s) in the input")

@@ -60,6 +60,8 @@ def test_referral_to_spend_report(register_url: str, tmp_path: Path) -> None:
                      "executive_director_csc", "--note", "private reasons about C2",
                      "--on", "2026-11-26", "--register", reg)
     assert code == 2 and "refused" in out and "Alex Morgan" in out, out
+    # Found in review: it said "the refusal is logged" and then "nothing was written".
+    assert "audit log" in out and "nothing was written" not in out, out
     assert "private reasons" not in out and "Traceback" not in out
     code, out = pdps("approve", ids["C2"], "--officer", CSC, "--role", "executive_director_csc",
                      "--note", "private reasons about C2", "--on", "2026-11-26",

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, RowMapping, Table, select, update
 from allocator.register import audit
 from allocator.register.db import RegisterError, crash_point, now, writing
 from allocator.register.delegation import Scheme, parse_scheme
+from allocator.register.errors import LoggedRefusalError
 from allocator.register.roles import PLACEMENT_OFFICER
 from allocator.register.schema import (
     approvals,
@@ -92,7 +93,7 @@ def require_named(conn: Connection, officer: str, on: date, *, action: str, enti
     audit.append(conn, officer=officer, action=action, entity=entity, entity_id=entity_id,
                  detail={"role": role, "on": on.isoformat(), "why": why})
     conn.commit()
-    raise RegisterError(f"refused: {why}; the refusal is logged", "--officer")
+    raise LoggedRefusalError(f"refused: {why}", "--officer")
 
 
 #: The largest id a register row can have: ids are 32-bit integers on PostgreSQL (and

@@ -22,6 +22,13 @@ class RegisterError(InputError):
         return self.report()
 
 
+class LoggedRefusalError(RegisterError):
+    """A decision refused and written to the audit log (found in review: the message said
+    "the refusal is logged" and then "nothing was written")."""
+
+    outcome = "the refusal is in the register's audit log; nothing else was changed."
+
+
 #: The dates the register accepts (decisions, report periods, export windows) are the run
 #: dates the engine supports (:mod:`models.limits`): the edges of Python's calendar overflowed
 #: (``--to 9999-12-31`` failed computing the day after the period, found in review).
