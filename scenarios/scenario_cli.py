@@ -7,6 +7,7 @@ file), 1 an internal fault. A progress bar shows on a terminal only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -97,7 +98,9 @@ def run_command(file: Path, out: Path, replications: int | None, seed: int | Non
     write_run(result, out, force=force, about={"file": str(file), "executor": executor})
     summary = result.summary()
     click.echo(f"{spec.name}: {len(result.replications)} replications x "
-               f"{result.weekly.shape[1]} weeks, seed {result.seed}")
+               f"{result.weekly.shape[1]} weeks, seed {result.seed}"
+               + ("; one replication gives no 95% intervals"
+                  if len(result.replications) == 1 else ""))
     click.echo(_headline(summary))
     click.echo(f"Wrote {out}")
 
@@ -127,7 +130,7 @@ def compare_command(a: Path, b: Path, out: Path, replications: int | None, seed:
     for measure in ("total_spend", "mean_distance", "fallback_placements", "waiting_weeks"):
         row = table.loc[measure]
         click.echo(f"  {measure}: {row['difference']:,.2f} "
-                   f"(95% interval {row['low']:,.2f} to {row['high']:,.2f})")
+                   f"(95% interval {_interval(row['low'], row['high'], ',.2f')})")
     click.echo(f"Wrote {out}")
 
 
@@ -189,9 +192,18 @@ def _growth_plot(folder: Path, plan: Any) -> None:
                  "Weekly spend (£)")
 
 
+def _interval(low: float, high: float, fmt: str) -> str:
+    """``low to high``; one replication gives none (found in review: "nan to nan")."""
+    if math.isnan(low) or math.isnan(high):
+        return "none from one replication"
+    return f"{low:{fmt}} to {high:{fmt}}"
+
+
 def _headline(summary: Any) -> str:
     def cell(name: str, fmt: str) -> str:
         row = summary.loc[name]
+        if math.isnan(row["low"]) or math.isnan(row["high"]):  # one replication: no interval
+            return f"{row['mean']:{fmt}}"
         return f"{row['mean']:{fmt}} ({row['low']:{fmt}} to {row['high']:{fmt}})"
 
     return (f"  weekly spend £{cell('mean_weekly_spend', ',.0f')}; mean distance "

@@ -256,3 +256,17 @@ def test_an_intervention_past_the_horizon_is_refused(tmp_path: Path,
     _refused(result, str(path), "interventions.0.change_demand.week", "weeks 0 to 3")
     assert not (tmp_path / "out").exists()
     assert load_scenario(_write(tmp_path, SMALL + change.format(week=3))).interventions
+
+
+def test_one_replication_reports_no_interval_rather_than_nan(tmp_path: Path) -> None:
+    """Found in review: ``replications: 1`` printed "(nan to nan)" after every figure."""
+    one = SMALL.replace("replications: 2", "replications: 1")
+    a, b = _write(tmp_path, one, "a.yaml"), _write(tmp_path, one.replace("units: 50", "units: 52"),
+                                                   "b.yaml")
+    run = CliRunner().invoke(main, ["scenario", "run", str(a), "--out", str(tmp_path / "r"),
+                                    "--workers", "1"])
+    assert run.exit_code == 0 and "no 95% intervals" in run.output, run.output
+    compared = CliRunner().invoke(main, ["scenario", "compare", str(a), str(b), "--out",
+                                         str(tmp_path / "c"), "--workers", "1"])
+    assert compared.exit_code == 0 and "none from one replication" in compared.output
+    assert "nan" not in run.output + compared.output, run.output + compared.output
