@@ -222,9 +222,15 @@ def allocate(referrals: str, units: str, offers: str | None, conflicts: str | No
     click.echo(f"Results written to {out}/ (allocation.csv, allocation.xlsx, summary.json, "
                "manifest.json, exclusions.csv, place_values.csv)")
     if register:
+        from allocator.issues import InputError
         from allocator.register.cli import record_allocation
 
-        record_allocation(register, result)
+        try:
+            record_allocation(register, result)
+        except InputError as exc:  # found in review: it said "nothing was written" here
+            exc.outcome = (f"the results are in {out}/, but the run is not in the register; "
+                           "record it by running again with --register once it is fixed.")
+            raise
 
 
 def headline(summary: dict[str, Any]) -> str:

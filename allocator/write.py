@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,8 +208,8 @@ def check_name_lengths(path: Path, option: str = "--out") -> None:
         if size > limit:
             shown = part if len(part) <= 40 else f"{part[:20]}...{part[-10:]}"
             raise InputError([Issue(option, None, None,
-                                    f"a name in the path is {size} bytes long ({shown}); the "
-                                    f"file system allows at most {limit}", "usage")])
+                                    f"a name in the path is too long, {size} bytes ({shown}); "
+                                    f"the file system allows at most {limit}", "usage")])
 
 
 def _name_max(path: Path) -> int:
@@ -286,6 +287,66 @@ def _check_writable(out_dir: Path, ancestor: Path) -> None:
         raise InputError([Issue("--out", None, None,
                                 f"{out_dir} cannot be written: {ancestor} is not writable "
                                 f"({exc.strerror or type(exc).__name__})", "usage")]) from None
+
+
+def check_out_file(path: str | Path, option: str = "--out") -> Path:
+    """The file an ``option`` names, refused as usage (exit 2) unless it could be written: not
+    blank, not a folder, every name within the file system's limit, and no file where a folder
+    of its path would go. Checked before any work, as ``--out`` folders are."""
+    text = str(path)
+    if not text.strip():
+        raise InputError([Issue(option, None, None, "give a file name", "usage")])
+    out = Path(text)
+    check_name_lengths(out, option)
+    try:
+        is_folder = out.is_dir()
+        parent = out.resolve().parent
+        blocked = next((p for p in (parent, *parent.parents) if p.exists()), parent)
+    except OSError as exc:
+        raise InputError([Issue(option, None, None, f"{text} cannot be used "
+                                f"({exc.strerror or type(exc).__name__})", "usage")]) from None
+    if is_folder or text.endswith(("/", os.sep)):
+        raise InputError([Issue(option, None, None, f"{text} is a folder: give a file name",
+                                "usage")])
+    if not blocked.is_dir():
+        raise InputError([Issue(option, None, None, f"{text} cannot be created: {blocked} is "
+                                "a file, not a folder", "usage")])
+    return out
+
+
+def write_file_whole(path: Path, write: Callable[[Path], None], option: str = "--out") -> Path:
+    """Write one file by ``write(staging)`` beside ``path`` and a rename over it: a reader
+    never sees half a file, and a failure leaves the earlier file, no partial one and no
+    folder made for it (found in review: a report's --out left its new folders behind, and
+    ``missing/../ep.csv`` left ``missing``). A write the system refuses is usage, naming
+    ``option``."""
+    target = check_out_file(path, option).resolve()  # '..' taken, not made
+    made = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+    staging: Path | None = None
+    done = False
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=staging_prefix(target.name, "partial"),
+                                        dir=target.parent)
+        os.close(handle)
+        staging = Path(name)
+        write(staging)
+        os.chmod(staging, 0o644)
+        staging.replace(target)
+        done = True
+    except OSError as exc:
+        raise InputError([Issue(option, None, None, f"{path} cannot be written "
+                                f"({exc.strerror or type(exc).__name__})", "usage")]) from None
+    finally:
+        if not done:
+            if staging is not None:
+                staging.unlink(missing_ok=True)
+            for folder in made:  # deepest first; only what this call made, and only if empty
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+    return Path(path)
 
 
 def staging_prefix(name: str, kind: str) -> str:

@@ -135,6 +135,29 @@ def test_allocate_refuses_a_truncated_register_before_solving(tmp_path: Path) ->
     assert not (tmp_path / "run").exists()
 
 
+def test_a_run_written_but_not_recorded_says_so(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: should recording fail after the results were written (a PostgreSQL
+    login allowed the write probe but not the run's tables), the message said "nothing was
+    written" beside a full results folder."""
+    import allocator.register.cli
+    from allocator.register.errors import RegisterError
+
+    def fails(register: str, result: object) -> None:
+        raise RegisterError("permission denied for table runs", "--register")
+
+    monkeypatch.setattr(allocator.register.cli, "record_allocation", fails)
+    reg = tmp_path / "register.db"
+    assert pdps("register", "init", "--register", reg)[0] == 0
+    referrals_frame().to_csv(tmp_path / "referrals.csv", index=False)
+    units_frame().to_csv(tmp_path / "units.csv", index=False)
+    code, out = pdps("allocate", "-r", tmp_path / "referrals.csv", "-u",
+                     tmp_path / "units.csv", "--as-of", AS_OF, "--out", tmp_path / "run",
+                     "--register", reg)
+    refused(code, out, "permission denied", "the results are in", "not in the register")
+    assert "nothing was written" not in out and (tmp_path / "run" / "allocation.csv").is_file()
+
+
 def _as_unprivileged() -> list[str]:
     """A command prefix under which a 0444 file is really read-only."""
     if os.geteuid() != 0:
@@ -277,6 +300,14 @@ def test_export_903_replaces_only_an_earlier_export_without_force(tmp_path: Path
     code, out = pdps("export-903", "--out", units, "--force", "--register", reg)
     assert code == 0 and units.read_text(encoding="utf-8") == episodes.read_text(
         encoding="utf-8"), out
+    # An earlier export that Excel saved again as "CSV UTF-8" (a BOM, CRLF) is still one.
+    episodes.write_bytes(b"\xef\xbb\xbf" + episodes.read_bytes().replace(b"\n", b"\r\n"))
+    code, out = pdps("export-903", "--out", episodes, "--register", reg)
+    assert code == 0, out
+    # '..' is followed, not created (found in review: missing/../ep.csv left missing/).
+    code, out = pdps("export-903", "--out", tmp_path / "missing" / ".." / "ep.csv",
+                     "--register", reg)
+    assert code == 0 and (tmp_path / "ep.csv").is_file() and not (tmp_path / "missing").exists()
 
 
 def test_names_too_long_and_folders_as_register_files(tmp_path: Path) -> None:

@@ -156,16 +156,34 @@ def test_cli_exits_2_naming_the_missing_file(tmp_path: Path) -> None:
 
 
 # Found in review: a 300-character --out was an internal fault (the staging file's name
-# grew past the 255-byte limit), and --out "" tried to rename the page over ".".
-@pytest.mark.parametrize("name", ["x" * 300 + ".html", ""])
+# grew past the 255-byte limit), --out "" tried to rename the page over ".", and a long name
+# under new folders left the folders behind.
+@pytest.mark.parametrize("name", ["x" * 300 + ".html", "", "new/sub/" + "x" * 300 + ".html",
+                                  "new/sub/"])
 def test_an_unusable_out_is_bad_usage_and_leaves_nothing(run_copy: Path, tmp_path: Path,
-                                                         name: str) -> None:
+                                                         name: str, monkeypatch) -> None:
     folder = tmp_path / "pages"
     folder.mkdir()
-    out = str(folder / name) if name else ""
-    result = CliRunner().invoke(main, ["report", "allocation", str(run_copy), "--out", out])
+    monkeypatch.chdir(folder)  # relative names, "" included, would land here
+    result = CliRunner().invoke(main, ["report", "allocation", str(run_copy), "--out", name])
     assert result.exit_code == 2, result.output
     assert "--out" in result.output and "Traceback" not in result.output
+    assert list(folder.iterdir()) == []
+
+
+def test_a_failed_write_leaves_no_folder_it_made(run_copy: Path, tmp_path: Path,
+                                                 monkeypatch) -> None:
+    import allocator.write
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(allocator.write.tempfile, "mkstemp", full)
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    out = folder / "new" / "sub" / "page.html"
+    result = CliRunner().invoke(main, ["report", "allocation", str(run_copy), "--out", str(out)])
+    assert result.exit_code == 2 and "No space left" in result.output, result.output
     assert list(folder.iterdir()) == []
 
 

@@ -252,9 +252,9 @@ def export_903_command(out: str, start: str | None, end: str | None, force: bool
                        register: str) -> None:
     """Export started placements as SSDA903-shaped episodes (CHILD, DECOM, RNE, LS, CIN,
     PLACE, PLACE_PROVIDER, URN, DEC, REC)."""
-    from allocator.register.ssda903 import check_out_file, episodes, write_episodes
+    from allocator.register.ssda903 import check_out_episodes, episodes, write_episodes
 
-    check_out_file(out, force)
+    check_out_episodes(out, force)
     frame = episodes(register, parse_day(start, "--from"), parse_day(end, "--to"))
     write_episodes(frame, out)
     click.echo(f"{len(frame)} episode(s) written to {out}")

@@ -19,8 +19,6 @@ reads it as a partial episodes file:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from allocator.register.db import reading
 from allocator.register.errors import RegisterError, check_period
 from allocator.register.schema import placements, referrals
 from allocator.register.store import _engine
-from allocator.write import as_text_table, staging_prefix
+from allocator.write import as_text_table, check_out_file, write_file_whole
 
 COLUMNS = ("CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "URN", "DEC", "REC")
 NOT_APPLICABLE_URN = "XXXXXXX"
@@ -70,30 +68,14 @@ def episodes(target: str | Engine, start: date | None = None,
     return pd.DataFrame(out, columns=list(COLUMNS))
 
 
-def check_out_file(path: str | Path, force: bool = True) -> Path:
-    """The ``--out`` file as a path, or exit 2 naming the option: it must name a file (not a
-    folder, not blank) whose folder can be made, and (without ``force``) be new or an
-    earlier export. Checked before the register is read."""
-    text = str(path)
-    if not text.strip():
-        raise RegisterError("give a file name for the episodes, e.g. episodes.csv", "--out")
-    out = Path(text)
-    try:
-        is_folder = out.is_dir()
-        parent = out.resolve().parent
-        blocked = next((p for p in (parent, *parent.parents) if p.exists()), parent)
-    except OSError as exc:  # a name over the file system's limit, say
-        raise RegisterError(f"{text} cannot be used ({exc.strerror or type(exc).__name__})",
-                            "--out") from None
-    if is_folder or text.endswith(("/", os.sep)):
-        raise RegisterError(f"{text} is a folder: give a file name, e.g. "
-                            f"{out / 'episodes.csv'}", "--out")
-    if not blocked.is_dir():
-        raise RegisterError(f"{text} cannot be created: {blocked} is a file, not a folder",
-                            "--out")
+def check_out_episodes(path: str | Path, force: bool = True) -> Path:
+    """The ``--out`` file as a path, or exit 2 naming the option: a file that could be
+    written (:func:`allocator.write.check_out_file`) and, without ``force``, new or an earlier
+    export. Checked before the register is read."""
+    out = check_out_file(path)
     if not force and out.is_file() and not _an_export(out):
         # Found in review: --out demo/units.csv replaced the council's units file.
-        raise RegisterError(f"{text} exists and is not an earlier export (its first line is "
+        raise RegisterError(f"{path} exists and is not an earlier export (its first line is "
                             f"not {','.join(COLUMNS)}): choose another name, or pass --force "
                             "to replace it", "--out")
     return out
@@ -102,33 +84,14 @@ def check_out_file(path: str | Path, force: bool = True) -> Path:
 def _an_export(path: Path) -> bool:
     """Whether ``path`` starts with the header this export writes."""
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
+        with path.open(encoding="utf-8-sig", errors="replace") as handle:  # Excel adds a BOM
             return handle.readline().rstrip("\r\n") == ",".join(COLUMNS)
     except OSError:
         return False
 
 
 def write_episodes(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write the episodes as CSV (formula-safe), replacing the file in one rename.
-
-    Written to a hidden file beside ``path`` and renamed into place: a failure leaves the
-    earlier file, if any, and no partial one (exit 2 naming ``--out`` when the name or
-    folder is the problem).
-    """
-    path = check_out_file(path)
-    partial: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=staging_prefix(path.name, "partial"),
-                                        suffix=".csv", dir=path.parent)
-        os.close(handle)
-        partial = Path(name)
-        as_text_table(frame).to_csv(partial, index=False, lineterminator="\n")
-        partial.replace(path)
-    except OSError as exc:
-        raise RegisterError(f"{path} cannot be written "
-                            f"({exc.strerror or type(exc).__name__})", "--out") from None
-    finally:
-        if partial is not None:  # gone after the rename; left by a failure before it
-            partial.unlink(missing_ok=True)
-    return path
+    """Write the episodes as CSV (formula-safe), replacing the file whole
+    (:func:`allocator.write.write_file_whole`): a failure leaves the earlier file, if any."""
+    return write_file_whole(Path(path), lambda staging: as_text_table(frame).to_csv(
+        staging, index=False, lineterminator="\n"))

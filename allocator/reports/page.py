@@ -9,8 +9,6 @@ an email attachment or printed. Every piece of text from the data is escaped.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
@@ -18,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from allocator.issues import InputError, Issue
 from allocator.reports import charts
 from allocator.reports.run import RunOutputs, load_run
-from allocator.write import staging_prefix
+from allocator.write import check_out_file, write_file_whole
 
 #: Rows of the placements table shown in the page; the CSV always has every child.
 MAX_ROWS = 2000
@@ -95,31 +92,10 @@ def write_allocation_report(folder: str | Path, out: str | Path | None = None, *
     The page is written to a temporary file beside the target and renamed over it, so a
     reader never opens half a report and a failed run leaves the old one in place.
     """
-    if out is not None and not str(out).strip():
-        raise InputError([Issue("--out", None, None, "an empty name is not a file", "usage")])
+    # Checked before the work (found in review: a 300-character name was exit 1).
+    target = check_out_file(out) if out is not None else Path(folder) / "report.html"
     html = render_allocation_report(folder, referrals=referrals, units=units)
-    target = Path(out) if out is not None else Path(folder) / "report.html"
-    try:
-        _write_whole(target, html)
-    except OSError as exc:  # found in review: a 300-character name was an internal fault
-        why = exc.strerror or type(exc).__name__
-        raise InputError([Issue("--out", None, None, f"{target} cannot be written ({why})",
-                                "usage")]) from None
-    return target
-
-
-def _write_whole(target: Path, html: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=staging_prefix(target.name, "report"),
-                                       suffix=".partial", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(html)
-        os.chmod(staging, 0o644)
-        os.replace(staging, target)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    return write_file_whole(target, lambda staging: staging.write_text(html, encoding="utf-8"))
 
 
 # ---------------------------------------------------------------- formatting helpers
