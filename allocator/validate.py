@@ -22,7 +22,7 @@ from allocator.columns import ISO_DATE, LINE_BREAK_OR_CONTROL, parse_column
 from allocator.crosschecks import CROSS_CHECKS
 from allocator.issues import InputError, Issue, errors_in, not_a_file, quote_value
 from allocator.read import RawTable, file_sha256, read_table
-from models.limits import FIRST_DAY, LAST_DAY
+from models.limits import outside_run_days
 from models.policy import Policy, PolicyError, load_policy, parse_policy
 from models.schema import ColumnSpec, TableSchema, table_schema
 
@@ -265,8 +265,6 @@ def _policy_issues(exc: PolicyError) -> list[Issue]:
     return issues
 
 
-#: Run dates the engine supports (see models.limits).
-FIRST_AS_OF, LAST_AS_OF = FIRST_DAY, LAST_DAY
 
 
 def _as_of(as_of: date | str | None, issues: list[Issue]) -> date | None:
@@ -287,9 +285,8 @@ def _as_of(as_of: date | str | None, issues: list[Issue]) -> date | None:
             issues.append(Issue("--as-of", None, None, "expected a date written YYYY-MM-DD",
                                 "usage"))
             return None
-    if not FIRST_AS_OF <= when <= LAST_AS_OF:
-        issues.append(Issue("--as-of", None, None, f"must be between {FIRST_AS_OF} and "
-                            f"{LAST_AS_OF}, found {when}", "usage"))
+    if (outside := outside_run_days(when)) is not None:
+        issues.append(Issue("--as-of", None, None, outside, "usage"))
         return None
     return when
 

@@ -33,3 +33,11 @@ ADULT_WITHIN_WEEKS = 30 * 53
 #: within a placement's length of 2262 wrapped the end of the placement. Two centuries either
 #: side of today leave every such date well inside.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 12, 31)
+
+
+def outside_run_days(day: date) -> str | None:
+    """Why ``day`` cannot be a run date, or None: one message for ``--as-of``, a scenario's
+    ``as_of`` and the register's dates."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"must be between {FIRST_DAY} and {LAST_DAY}, found {day}"

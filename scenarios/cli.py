@@ -45,19 +45,15 @@ def demo_data(children: int, units: int, seed: int, out: Path, as_of: datetime |
     same date.
     """
     from allocator.issues import InputError, Issue
-    from allocator.validate import FIRST_AS_OF, LAST_AS_OF
+    from models.limits import outside_run_days
     from scenarios.demo_data import OutputFolderError, generate, write
     from scenarios.folders import check_out
 
     when = as_of.date() if as_of is not None else date.today()
-    if not FIRST_AS_OF <= when <= LAST_AS_OF:  # as `pdps allocate --as-of`: found in review,
-        # 0001-01-01 failed mid-generation with "year -17 is out of range" (exit 1)
-        raise InputError([Issue("--as-of", None, None, f"must be between {FIRST_AS_OF} and "
-                                f"{LAST_AS_OF}, found {when}", "usage")])
-    check_out(out)  # a name over 255 bytes, a file in the way: refused before generating
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputFolderRefused(f"{out} is not empty: choose a new --out folder, or pass "
-                                  "--force to replace the demo files in it")
+    # As `pdps allocate --as-of` (found in review: 0001-01-01 failed mid-generation, exit 1).
+    if (outside := outside_run_days(when)) is not None:
+        raise InputError([Issue("--as-of", None, None, outside, "usage")])
+    check_out(out, force, "the demo files in it")  # before generating anything
     market = generate(children, units, seed, when)
     try:
         paths = write(market, out, force=force)

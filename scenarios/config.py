@@ -26,8 +26,8 @@ from pydantic import (
 )
 
 from allocator.issues import InputError, Issue
-from allocator.validate import FIRST_AS_OF, LAST_AS_OF
 from models.codes import NeedCode, OfstedRating, Route, Setting
+from models.limits import outside_run_days
 from models.policy import Policy, PolicyError, load_policy, parse_policy
 from scenarios import calibration as cal
 from scenarios.geography import TOWN_INDEX
@@ -256,8 +256,8 @@ class Scenario(Strict):
     @classmethod
     def _supported_date(cls, value: date) -> date:
         """The run dates ``pdps allocate --as-of`` supports (allocator.validate)."""
-        if not FIRST_AS_OF <= value <= LAST_AS_OF:
-            raise ValueError(f"must be between {FIRST_AS_OF} and {LAST_AS_OF}, found {value}")
+        if (outside := outside_run_days(value)) is not None:
+            raise ValueError(outside)
         return value
 
     @model_validator(mode="after")

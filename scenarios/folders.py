@@ -11,16 +11,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from allocator.issues import InputError, Issue
 from allocator.write import _check_target
 
 
-def check_out(out: Path) -> None:
-    """Refuse an ``--out`` folder that could not be made or written.
+def check_out(out: Path, force: bool, replaced: str = "it") -> None:
+    """Refuse an ``--out`` folder that could not be made or written, or that holds files
+    and ``force`` is not given (``replaced`` says what ``--force`` would replace).
 
     Raises
     ------
     InputError
-        One usage issue naming ``--out`` (the CLI exits 2). Whether a folder that already
-        holds files may be replaced is each command's own check.
+        One usage issue naming ``--out`` (the CLI exits 2).
     """
-    _check_target(Path(out), True, frozenset())
+    out = Path(out)
+    _check_target(out, True, frozenset())
+    if not force and out.is_dir() and any(out.iterdir()):
+        raise InputError([Issue("--out", None, None, f"{out} is not empty: choose a new --out "
+                                f"folder, or pass --force to replace {replaced}", "usage")])

@@ -58,11 +58,7 @@ def _guard_outputs(func: Callable[..., Any]) -> Callable[..., Any]:
             raise UsageProblem("--executor dask needs --scheduler ADDRESS (tcp://host:port)")
         out = kwargs.get("out")
         if out is not None:
-            check_out(Path(out))
-        if out is not None and Path(out).is_dir() and any(Path(out).iterdir()) \
-                and not kwargs.get("force"):
-            raise UsageProblem(f"{out} is not empty: choose a new --out folder, or pass "
-                               "--force to replace it")
+            check_out(Path(out), bool(kwargs.get("force")))
         try:
             return func(*args, **kwargs)
         except (OutputExistsError, ExecutorUnavailableError) as exc:

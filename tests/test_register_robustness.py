@@ -332,11 +332,11 @@ def test_dates_the_register_cannot_handle(tmp_path: Path) -> None:
     for report in ("spend", "sufficiency"):
         code, out = pdps("report", report, "--from", "2026-01-01", "--to", "9999-12-31",
                          "--out", tmp_path / report, "--register", reg)
-        refused(code, out, "--to", "9999-12-31", "1900-01-01 to 2200-12-31")
+        refused(code, out, "--to", "9999-12-31", "between 1900-01-01 and 2200-12-31")
         assert not (tmp_path / report).exists()
     code, out = pdps("export-903", "--out", tmp_path / "ep.csv", "--from", "0001-01-01",
                      "--register", reg)
-    refused(code, out, "--from", "1900-01-01 to 2200-12-31")
+    refused(code, out, "--from", "between 1900-01-01 and 2200-12-31")
     code, out = pdps("end-placement", "1", "--officer", PLACEMENTS, "--on", "9999-12-31",
                      "--reason", "E4A", "--register", reg)
     refused(code, out, "--on", "2200-12-31")

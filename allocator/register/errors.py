@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from allocator.issues import InputError, Issue
-from models.limits import FIRST_DAY, LAST_DAY
+from models.limits import outside_run_days
 
 
 class RegisterError(InputError):
@@ -35,10 +35,9 @@ class LoggedRefusalError(RegisterError):
 
 
 def check_day(day: date, option: str) -> None:
-    """Refuse a date outside :data:`FIRST_DAY` .. :data:`LAST_DAY`, naming the option."""
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise RegisterError(f"{day.isoformat()} is outside the dates the register handles "
-                            f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})", option)
+    """Refuse a date outside the run dates (:mod:`models.limits`), naming the option."""
+    if (outside := outside_run_days(day)) is not None:
+        raise RegisterError(outside, option)
 
 
 def check_period(start: date | None, end: date | None) -> None:
