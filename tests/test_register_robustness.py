@@ -225,28 +225,29 @@ def test_init_with_a_bad_scheme_creates_no_register(tmp_path: Path) -> None:
     assert code == 0 and "Scheme of delegation loaded" in out, out
 
 
+def load_scheme(tmp_path: Path, officer: str) -> tuple[int, str]:
+    """``pdps register delegation`` of a one-officer scheme (``officer``: that officer's YAML
+    lines after ``roles``), into a register made on first use."""
+    reg = tmp_path / "register.db"
+    if not reg.exists():
+        assert pdps("register", "init", "--register", reg)[0] == 0
+    scheme = tmp_path / "deleg.yaml"
+    scheme.write_text("authority: X\nofficers:\n  - name: A\n    roles: [dcs]\n" + officer)
+    return pdps("register", "delegation", scheme, "--register", reg)
+
+
 def test_scheme_whose_period_ends_before_it_starts(tmp_path: Path) -> None:
     """Found in review: accepted, and that officer then held no role on any day."""
-    reg = tmp_path / "register.db"
-    assert pdps("register", "init", "--register", reg)[0] == 0
-    scheme = tmp_path / "deleg.yaml"
-    scheme.write_text("authority: X\nofficers:\n  - name: A\n    roles: [dcs]\n"
-                      "    valid_from: 2026-12-01\n    valid_until: 2026-11-01\n")
-    code, out = pdps("register", "delegation", scheme, "--register", reg)
+    code, out = load_scheme(tmp_path, "    valid_from: 2026-12-01\n    valid_until: 2026-11-01\n")
     refused(code, out, "deleg.yaml", "officers.0", "valid_until 2026-11-01 is before")
-    scheme.write_text("authority: X\nofficers:\n  - name: A\n    roles: [dcs]\n"
-                      "    valid_from: 2026-11-01\n    valid_until: 2026-11-01\n")
-    assert pdps("register", "delegation", scheme, "--register", reg)[0] == 0  # one day
+    code, _ = load_scheme(tmp_path, "    valid_from: 2026-11-01\n    valid_until: 2026-11-01\n")
+    assert code == 0  # one day
 
 
 def test_scheme_with_an_impossible_date_or_not_utf8(tmp_path: Path) -> None:
-    reg = tmp_path / "register.db"
-    assert pdps("register", "init", "--register", reg)[0] == 0
-    scheme = tmp_path / "deleg.yaml"
-    scheme.write_text("authority: X\napproved_on: 2026-11-01\nofficers:\n  - name: A\n"
-                      "    roles: [dcs]\n    valid_from: 2026-02-30\n")
-    code, out = pdps("register", "delegation", scheme, "--register", reg)
+    code, out = load_scheme(tmp_path, "    valid_from: 2026-02-30\n")
     refused(code, out, "deleg.yaml", "officers.0.valid_from", "day value is outside")
+    reg = tmp_path / "register.db"
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     code, out = pdps("register", "delegation", binary, "--register", reg)
