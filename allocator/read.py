@@ -98,6 +98,10 @@ def read_table(source: str | Path | pd.DataFrame, role: str) -> RawTable:
         raise InputError([_csv_parser_issue(label, str(exc))]) from None
     except RaggedRowError as exc:
         raise InputError([Issue(label, exc.row, None, exc.what, "file")]) from None
+    except OSError as exc:  # found in review: a file without read permission was "not a
+        # readable table", as if it were corrupt
+        raise InputError([Issue(label, None, None, "cannot read this file "
+                                f"({exc.strerror or type(exc).__name__})", "file")]) from None
     except Exception:  # any corrupt workbook or Parquet file
         what = {"xlsx": "Excel workbook", "parquet": "Parquet file"}.get(kind, "table")
         raise InputError([Issue(label, None, None,

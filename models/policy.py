@@ -202,6 +202,9 @@ def load_policy(path: str | Path | None) -> Policy:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise PolicyError(str(path), ["not UTF-8 text: save the policy file as UTF-8"]) from None
+    except OSError as exc:  # found in review: no read permission was an internal fault
+        raise PolicyError(str(path), [f"cannot read this file "
+                                      f"({exc.strerror or type(exc).__name__})"]) from None
     try:
         raw = load_yaml(text)
     except yaml.YAMLError as exc:

@@ -52,3 +52,34 @@ def test_solver_overrides_are_checked_as_the_policy_is(referrals_frame: pd.DataF
                                                        override: dict, named: str) -> None:
     with pytest.raises(ValueError, match=named):
         allocate(referrals_frame, units_frame, as_of=as_of, **override)
+
+
+# Found in review: a policy file without read permission was an internal fault (exit 1), and
+# a CSV without it was "not a readable table", as if it were corrupt.
+def test_a_file_that_cannot_be_opened_is_named_with_the_reason(
+        tmp_path: Path, referrals_frame: pd.DataFrame, units_frame: pd.DataFrame,
+        write_table, as_of: date, monkeypatch: pytest.MonkeyPatch) -> None:
+    referrals = write_table(referrals_frame, "referrals.csv")
+    units = write_table(units_frame, "units.csv")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("horizon_weeks: 26\n", encoding="utf-8")
+    locked = {referrals.name, policy.name}
+    real_open = open
+    real_read_text = Path.read_text
+
+    def no_permission(path: Path) -> None:
+        if Path(path).name in locked:
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("builtins.open", lambda file, *a, **k: (
+        no_permission(file) if isinstance(file, str | Path) else None) or real_open(file, *a, **k))
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: (
+        no_permission(self) or real_read_text(self, *a, **k)))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["allocate", "-r", str(referrals), "-u", str(units),
+                                       "--policy", str(policy), "--as-of", as_of.isoformat(),
+                                       "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    for name in locked:
+        assert f"{name}: cannot read this file (Permission denied)" in result.output
+    assert not out.exists()
