@@ -240,14 +240,7 @@ def _check_folder(out_dir: Path, force: bool, ours: frozenset[str]) -> None:
     # (found in review: the probe tested the link's own parent).
     target = out_dir.resolve()
     if not target.exists():
-        ancestor = target.parent
-        while not ancestor.exists() and ancestor != ancestor.parent:
-            ancestor = ancestor.parent
-        if not ancestor.is_dir():
-            raise InputError([Issue("--out", None, None,
-                                    f"{out_dir} cannot be created: {ancestor} is a file, "
-                                    "not a folder", "usage")])
-        _check_writable(out_dir, ancestor)
+        _check_writable(out_dir, _creatable_under(target, out_dir, "--out"))
         return
     if not target.is_dir():
         raise InputError([Issue("--out", None, None, f"{out_dir} exists and is not a folder",
@@ -272,6 +265,16 @@ def _check_folder(out_dir: Path, force: bool, ours: frozenset[str]) -> None:
                                 f"{out_dir} holds earlier pdps results and also {shown}, "
                                 "which replacing it would delete; choose a new folder (or "
                                 "pass --force to replace it all)", "usage")])
+
+
+def _creatable_under(target: Path, shown: str | Path, option: str) -> Path:
+    """The nearest existing folder above the resolved ``target``, where it would be made;
+    refused as usage when a file stands where a folder of its path would go."""
+    ancestor = next(p for p in target.parents if p.exists())
+    if not ancestor.is_dir():
+        raise InputError([Issue(option, None, None, f"{shown} cannot be created: {ancestor} is "
+                                "a file, not a folder", "usage")])
+    return ancestor
 
 
 def _check_writable(out_dir: Path, ancestor: Path) -> None:
@@ -299,18 +302,13 @@ def check_out_file(path: str | Path, option: str = "--out") -> Path:
     out = Path(text)
     check_name_lengths(out, option)
     try:
-        is_folder = out.is_dir()
-        parent = out.resolve().parent
-        blocked = next((p for p in (parent, *parent.parents) if p.exists()), parent)
-    except OSError as exc:
+        if out.is_dir() or text.endswith(("/", os.sep)):
+            raise InputError([Issue(option, None, None, f"{text} is a folder: give a file name",
+                                    "usage")])
+        _creatable_under(out.resolve(), text, option)
+    except OSError as exc:  # a path over the system's limit, say
         raise InputError([Issue(option, None, None, f"{text} cannot be used "
                                 f"({exc.strerror or type(exc).__name__})", "usage")]) from None
-    if is_folder or text.endswith(("/", os.sep)):
-        raise InputError([Issue(option, None, None, f"{text} is a folder: give a file name",
-                                "usage")])
-    if not blocked.is_dir():
-        raise InputError([Issue(option, None, None, f"{text} cannot be created: {blocked} is "
-                                "a file, not a folder", "usage")])
     return out
 
 

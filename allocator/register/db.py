@@ -104,13 +104,13 @@ def open_engine(target: str, *, create: bool = False) -> Engine:
 def new_sqlite_file(target: str) -> Path | None:
     """The file a SQLite register at ``target`` would create, or None when it exists already
     or ``target`` is not a SQLite path (so ``pdps register init`` can undo a failed create)."""
-    url = register_url(target)
-    if not url.startswith("sqlite:///"):
-        return None
-    path = Path(url.removeprefix("sqlite:///"))
-    try:
+    try:  # read as open_engine reads it; open_engine names any problem
+        parsed = make_url(register_url(target))
+        if parsed.get_backend_name() != "sqlite":
+            return None
+        path = Path(parsed.database or "")
         return None if path.exists() else path
-    except OSError:  # open_engine names the problem
+    except (ArgumentError, OSError):
         return None
 
 

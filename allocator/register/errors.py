@@ -29,13 +29,11 @@ class LoggedRefusalError(RegisterError):
     outcome = "the refusal is in the register's audit log; nothing else was changed."
 
 
-#: The dates the register accepts (decisions, report periods, export windows) are the run
-#: dates the engine supports (:mod:`models.limits`): the edges of Python's calendar overflowed
-#: (``--to 9999-12-31`` failed computing the day after the period, found in review).
-
-
 def check_day(day: date, option: str) -> None:
-    """Refuse a date outside the run dates (:mod:`models.limits`), naming the option."""
+    """Refuse a date outside the run dates (:mod:`models.limits`), naming the option: the
+    register's decisions, report periods and export windows are run dates, and the edges of
+    Python's calendar overflowed (``--to 9999-12-31`` failed computing the day after the
+    period, found in review)."""
     if (outside := outside_run_days(day)) is not None:
         raise RegisterError(outside, option)
 
